@@ -1,0 +1,65 @@
+"""Embeddings cached by (model, dimensions, text hash), shared by every index of the user.
+
+A second clone, a worktree, or a branch switched away and back never pays for
+the same text twice. SQLite in WAL mode: several processes may read and write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from codesearch.embedding.base import Vectors
+
+
+class EmbeddingCache:
+    """A persistent map from text hash to vector, per model and dimension."""
+
+    def __init__(self, directory: Path, model_id: str, dimensions: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(directory / "embeddings.sqlite"), timeout=60, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, dims INTEGER NOT NULL,"
+            " hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, dims, hash)) WITHOUT ROWID"
+        )
+        self._model = model_id
+        self._dims = dimensions
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, Vectors]:
+        """The cached vectors among these hashes."""
+        found: dict[str, Vectors] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT hash, vector FROM vectors WHERE model=? AND dims=? AND hash IN ({marks})",
+                (self._model, self._dims, *chunk),
+            )
+            for h, blob in rows:
+                vec = np.frombuffer(blob, dtype="<f4")
+                if vec.shape == (self._dims,):
+                    found[h] = vec.astype(np.float32)
+        return found
+
+    def put_many(self, vectors: Mapping[str, Vectors]) -> None:
+        """Store vectors by text hash."""
+        if not vectors:
+            return
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES(?,?,?,?)",
+                [
+                    (self._model, self._dims, h, np.asarray(v, dtype="<f4").tobytes())
+                    for h, v in vectors.items()
+                ],
+            )
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()

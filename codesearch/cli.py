@@ -1,0 +1,306 @@
+"""The `codesearch` command: argument parsing, output formatting, exit codes.
+
+Exit codes: 0 success; 1 an error without a more specific code; 2 bad usage;
+3 configuration; 4 no index yet; 5 index busy; 6 model/dimension mismatch;
+7 store failure; 8 embedding failure; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+
+from codesearch.config import load_settings, options_table
+from codesearch.engine import Engine
+from codesearch.errors import CodesearchError
+from codesearch.indexer import Progress
+from codesearch.models import SearchFilters, SearchHit
+
+SNIPPET_MAX_LINES = 8
+_LEXERS = {"csharp": "csharp", "tsx": "tsx", "text": "text", "bash": "bash", "cpp": "cpp"}
+
+
+def _add_option_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("options (flag > CODESEARCH_* env > .codesearch.toml > user config > default)")
+    g.add_argument("--index-dir", help="where the index lives")
+    g.add_argument("--backend", choices=("local", "sglang"), help="embedding backend")
+    g.add_argument("--embed-url", help="embedding server base URL (backend sglang)")
+    g.add_argument("--model", help="embedding model name (backend sglang)")
+    g.add_argument("--dimensions", type=int, help="vector size asked of the server")
+    g.add_argument("--threads", type=int, help="CPU threads for the local model")
+    g.add_argument("--exclude", action="append", help="extra gitignore-style pattern to leave out")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codesearch", description="Semantic code search on your own machine."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index a repository (incremental)")
+    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--dry-run", action="store_true", help="list what would be indexed; embed nothing")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    _add_option_flags(p)
+
+    p = sub.add_parser("query", help="search the index")
+    p.add_argument("query", nargs="?", help="what to look for, in words or code")
+    p.add_argument("-k", type=int, help="number of results (default 10)")
+    p.add_argument("--lang", action="append", help="only this language (repeatable)")
+    p.add_argument(
+        "--path", action="append", help="only paths matching this glob, e.g. 'src/**' (repeatable)"
+    )
+    p.add_argument("--kind", action="append", help="only this unit kind: function, method, class, file, ...")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), help="retrieval mode")
+    p.add_argument("--root", default=".", help="repository root (default: .)")
+    p.add_argument("--json", action="store_true", help="print results as a JSON list")
+    p.add_argument("--batch", action="store_true", help='read JSON lines {"id","query","k"} on stdin')
+    _add_option_flags(p)
+
+    p = sub.add_parser("status", help="what is indexed, how fresh, with which model, where")
+    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument("--json", action="store_true", help="print as one JSON object")
+    _add_option_flags(p)
+
+    p = sub.add_parser("config", help="show resolved options and where each comes from")
+    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument("--docs", action="store_true", help="print the table of every option")
+    p.add_argument("--json", action="store_true", help="print as one JSON object")
+    _add_option_flags(p)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("index_dir", "backend", "embed_url", "model", "dimensions", "threads", "exclude")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `codesearch` console script."""
+    args = _parser().parse_args(argv)
+    out = Console(soft_wrap=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        handler = {"index": _index, "query": _query, "status": _status, "config": _config}[args.command]
+        return handler(args, out, err)
+    except CodesearchError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted; the index stays consistent and the next run resumes")
+        return 130
+
+
+def _root(path: str) -> Path:
+    return Path(path).resolve()
+
+
+def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
+    root = _root(args.path)
+    settings, _ = load_settings(root, _overrides(args))
+
+    def waiting(pid: int | None) -> None:
+        err.print(f"waiting for another codesearch process (pid {pid}) that is using this index…")
+
+    with Engine.open(root, settings, write=True, on_wait=waiting) as engine:
+        if args.dry_run:
+            from codesearch.dryrun import dry_run
+
+            plan = dry_run(engine)
+            if args.json:
+                out.print_json(json.dumps(plan))
+            else:
+                for f in plan["files"]:
+                    out.print(f"{f['tokens']:>8} tokens  {f['units']:>5} units  {escape(f['path'])}")
+                out.print(
+                    f"{plan['file_count']} files, {plan['units']} units, {plan['tokens']} tokens; "
+                    f"embedding would take about {plan['estimated_seconds']:.0f} s "
+                    f"at {plan['tokens_per_second']:.0f} tokens/s (measured now)"
+                )
+            return 0
+        show = not (args.quiet or args.json)
+        report = engine.index(progress=_progress_printer(err) if show else None)
+    if args.json:
+        out.print_json(json.dumps(report.to_json()))
+        return 0
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.units_by_kind.items()))
+    langs = ", ".join(f"{n} {k}" for k, n in sorted(report.units_by_language.items(), key=lambda x: -x[1]))
+    out.print(
+        f"indexed {report.files} files, {report.units} units in {report.seconds:.1f} s "
+        f"({report.changed_files} files changed, {report.embedded} texts embedded, "
+        f"{report.cached} from cache, {report.deleted} files removed)"
+    )
+    if kinds:
+        out.print(f"  units by kind: {kinds}")
+        out.print(f"  units by language: {langs}")
+    for w in report.warnings:
+        out.print(f"  note: {escape(w.path)}: {w.reason}")
+    if report.resumed:
+        out.print("  resumed an interrupted run")
+    if report.skipped:
+        reasons: dict[str, int] = {}
+        for s in report.skipped:
+            reasons[s.reason] = reasons.get(s.reason, 0) + 1
+        out.print(
+            f"  skipped {len(report.skipped)} files: "
+            + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+        )
+    return 0
+
+
+def _progress_printer(err: Console) -> Any:
+    last = [0.0]
+
+    def show(p: Progress) -> None:
+        now = time.monotonic()
+        if p.phase != "done" and now - last[0] < (0.2 if err.is_terminal else 5.0):
+            return
+        last[0] = now
+        eta = f"ETA {p.eta:.0f} s" if p.eta is not None else ""
+        line = (
+            f"{p.phase}: {p.files_done}/{p.files_total} files, {p.units_done} units, "
+            f"{p.rate:.1f} units/s, {p.elapsed:.0f} s {eta}"
+        )
+        if err.is_terminal:
+            err.file.write("\r\x1b[2K" + line + ("\n" if p.phase == "done" else ""))
+            err.file.flush()
+        else:
+            err.print(line)
+
+    return show
+
+
+def _filters(args: argparse.Namespace) -> SearchFilters:
+    return SearchFilters(
+        languages=tuple(args.lang or ()), paths=tuple(args.path or ()), kinds=tuple(args.kind or ())
+    )
+
+
+def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
+    root = _root(args.root)
+    settings, _ = load_settings(root, _overrides(args))
+    with Engine.open(root, settings) as engine:
+        if args.batch:
+            for line in sys.stdin:
+                if not line.strip():
+                    continue
+                try:
+                    req = json.loads(line)
+                    hits = engine.search(
+                        str(req["query"]), int(req.get("k") or settings.k), _filters(args), args.mode
+                    )
+                    payload: Any = {"id": req.get("id"), "results": [h.to_json() for h in hits]}
+                except (ValueError, KeyError, TypeError) as exc:
+                    payload = {"id": None, "error": f"bad request line: {exc}"}
+                except CodesearchError as exc:
+                    payload = {"id": req.get("id"), "error": str(exc)}
+                sys.stdout.write(json.dumps(payload) + "\n")
+                sys.stdout.flush()
+            return 0
+        if not args.query:
+            err.print("error: give a query, or --batch to read queries from stdin")
+            return 2
+        hits = engine.search(args.query, args.k, _filters(args), args.mode)
+    if args.json:
+        sys.stdout.write(json.dumps([h.to_json() for h in hits], indent=2) + "\n")
+        return 0
+    if not hits:
+        out.print("no results")
+    for rank, hit in enumerate(hits, 1):
+        _print_hit(out, root, rank, hit)
+    return 0
+
+
+def _print_hit(out: Console, root: Path, rank: int, hit: SearchHit) -> None:
+    out.print(
+        f"[bold]{rank:>2}.[/] [cyan]{hit.score:.3f}[/]  "
+        f"[bold green]{escape(hit.path)}:{hit.start_line}-{hit.end_line}[/]"
+        f"  [bold]{escape(hit.symbol)}[/] [dim]({hit.kind}, {hit.language})[/]"
+    )
+    code = hit.snippet
+    try:
+        lines = (root / hit.path).read_text(encoding="utf-8", errors="replace").splitlines()
+        code = "\n".join(lines[hit.start_line - 1 : hit.end_line])
+    except OSError:
+        pass
+    shown = code.splitlines()[:SNIPPET_MAX_LINES]
+    more = hit.end_line - hit.start_line + 1 - len(shown)
+    lexer = _LEXERS.get(hit.language, hit.language)
+    out.print(
+        Syntax(
+            "\n".join(shown),
+            lexer,
+            line_numbers=True,
+            start_line=hit.start_line,
+            word_wrap=False,
+            theme="ansi_dark",
+            background_color="default",
+        )
+    )
+    if more > 0:
+        out.print(f"     [dim]… {more} more lines[/]")
+
+
+def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
+    root = _root(args.path)
+    settings, _ = load_settings(root, _overrides(args))
+    with Engine.open(root, settings) as engine:
+        info = engine.status()
+    if args.json:
+        out.print_json(json.dumps(info))
+        return 0
+    out.print(f"root:       {escape(info['root'])}")
+    out.print(f"index:      {escape(info['index_dir'])}")
+    out.print(f"model:      {info['model']} ({info['dimensions']} dimensions, backend {info['backend']})")
+    if not info.get("indexed"):
+        out.print("state:      not indexed yet; run `codesearch index`")
+        return 0
+    age = info.get("age_seconds")
+    fresh = f"{_ago(age)} ago" if age is not None else "never finished"
+    out.print(
+        f"state:      {'complete' if info['complete'] else 'interrupted (the next index run resumes)'}"
+        f", last indexed {fresh}"
+    )
+    out.print(
+        f"contents:   {info['files']} files, {info['units']} units; "
+        + ", ".join(f"{n} {k}" for k, n in sorted(info["units_by_kind"].items()))
+    )
+    out.print(f"size:       {info['size_bytes'] / 1e6:.1f} MB on disk")
+    return 0
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def _config(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.docs:
+        out.print(options_table(), markup=False)
+        return 0
+    settings, sources = load_settings(_root(args.path), _overrides(args))
+    values = {k: getattr(settings, k) for k in sources}
+    if args.json:
+        out.print_json(json.dumps({"options": values, "sources": sources}))
+        return 0
+    for name, value in values.items():
+        out.print(f"{name:<16} = {value!r:<40} [dim]({sources[name]})[/]", markup=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Typed settings, resolved once: flag > environment > repository file > user file > default.
+
+Every option is a field of `Settings`; its `help` metadata is the one place it is
+documented (`codesearch config --docs` prints the table, docs/configuration.md
+holds a copy that a test keeps in sync). Environment variables are the field
+name upper-cased with a `CODESEARCH_` prefix. The repository file is
+`.codesearch.toml` at the root, or `[tool.codesearch]` in `pyproject.toml`;
+the user file is `codesearch/config.toml` in the platform's config directory
+(`$XDG_CONFIG_HOME`, usually ~/.config).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from codesearch.errors import ConfigError
+
+ENV_PREFIX = "CODESEARCH_"
+
+
+def _opt(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
+    meta = {"help": help, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every codesearch option, with its default."""
+
+    index_dir: str = _opt(
+        "", "Where the index lives. Empty: `.codesearch/` at the root (git ignores it by itself)."
+    )
+    cache_dir: str = _opt(
+        "", "The shared embedding cache. Empty: the user cache directory (~/.cache/codesearch)."
+    )
+    backend: str = _opt(
+        "local",
+        "Embedding backend: `local` (CPU model, no server) or `sglang` "
+        "(any OpenAI-compatible /v1/embeddings server).",
+        ("local", "sglang"),
+    )
+    embed_url: str = _opt("http://127.0.0.1:30000", "Base URL of the embedding server (backend sglang).")
+    model: str = _opt("Qwen/Qwen3-Embedding-4B", "Model name sent to the embedding server (backend sglang).")
+    dimensions: int = _opt(0, "Vector size asked of the server (Matryoshka); 0 = the model's full size.")
+    api_key_env: str = _opt(
+        "CODESEARCH_API_KEY", "Name of the environment variable holding the embedding server's API key."
+    )
+    threads: int = _opt(0, "CPU threads for the local model; 0 = all cores.")
+    max_file_bytes: int = _opt(1_048_576, "Files larger than this are skipped.")
+    max_file_tokens: int = _opt(32_768, "Longest whole-file unit; longer files are split into parts.")
+    exclude: list[str] = _opt([], "Extra gitignore-style patterns to leave out of the index.")
+    include_secrets: bool = _opt(False, "Index secret-bearing files (.env, *.pem, id_rsa, ...). Not advised.")
+    mode: str = _opt(
+        "hybrid",
+        "Retrieval: `hybrid` (dense + lexical, fused), `dense` or `lexical`.",
+        ("hybrid", "dense", "lexical"),
+    )
+    k: int = _opt(10, "Number of results.")
+    dense_weight: float = _opt(0.5, "Weight of the dense ranking in hybrid fusion (lexical gets 1 - this).")
+    rrf_k: int = _opt(60, "Rank constant of reciprocal-rank fusion.")
+    batch_units: int = _opt(64, "Units embedded and written per batch while indexing.")
+    hnsw_threshold: int = _opt(
+        100_000, "Build an HNSW graph once the index holds this many units (brute force is fast below)."
+    )
+
+    def resolved_index_dir(self, root: Path) -> Path:
+        """The index directory for this root."""
+        return Path(self.index_dir).expanduser() if self.index_dir else root / ".codesearch"
+
+    def resolved_cache_dir(self) -> Path:
+        """The shared embedding cache directory."""
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        return Path(platformdirs.user_cache_dir("codesearch"))
+
+
+def option_names() -> list[str]:
+    """All option names, in declaration order."""
+    return [f.name for f in fields(Settings)]
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    f = {f.name: f for f in fields(Settings)}[name]
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    try:
+        if kind == "bool":
+            if isinstance(raw, bool):
+                value: Any = raw
+            elif str(raw).lower() in ("1", "true", "yes", "on"):
+                value = True
+            elif str(raw).lower() in ("0", "false", "no", "off", ""):
+                value = False
+            else:
+                raise ValueError(raw)
+        elif kind == "int":
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            value = int(raw)
+        elif kind == "float":
+            value = float(raw)
+        elif kind == "list[str]":
+            if isinstance(raw, str):
+                value = [p.strip() for p in raw.split(",") if p.strip()]
+            elif isinstance(raw, list) and all(isinstance(p, str) for p in raw):
+                value = list(raw)
+            else:
+                raise ValueError(raw)
+        else:
+            if not isinstance(raw, (str, int, float)):
+                raise ValueError(raw)
+            value = str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"option {name!r} from {source}: {raw!r} is not a valid {kind}") from None
+    choices = f.metadata.get("choices") or ()
+    if choices and value not in choices:
+        raise ConfigError(f"option {name!r} from {source}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _read_toml(path: Path, table: tuple[str, ...] = ()) -> dict[str, Any]:
+    try:
+        data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    for key in table:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a table of options")
+    return data
+
+
+def _from_mapping(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    known = set(option_names())
+    out: dict[str, Any] = {}
+    for key, raw in values.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"unknown option {key!r} in {source}; see `codesearch config --docs`")
+        out[name] = _coerce(name, raw, source)
+    return out
+
+
+def user_config_file() -> Path:
+    """The user-level config file."""
+    return Path(platformdirs.user_config_dir("codesearch")) / "config.toml"
+
+
+def load_settings(
+    root: Path,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """Resolve every option for `root`; returns the settings and where each value came from."""
+    env = os.environ if environ is None else environ
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (f"user file {user_config_file()}", _from_mapping(_read_toml(user_config_file()), "user config")),
+        (
+            "pyproject.toml [tool.codesearch]",
+            _from_mapping(_read_toml(root / "pyproject.toml", ("tool", "codesearch")), "pyproject.toml"),
+        ),
+        (".codesearch.toml", _from_mapping(_read_toml(root / ".codesearch.toml"), ".codesearch.toml")),
+        (
+            "environment",
+            {
+                name: _coerce(name, env[ENV_PREFIX + name.upper()], ENV_PREFIX + name.upper())
+                for name in option_names()
+                if ENV_PREFIX + name.upper() in env
+            },
+        ),
+        (
+            "command line",
+            _from_mapping({k: v for k, v in (overrides or {}).items() if v is not None}, "the command line"),
+        ),
+    ]
+    values: dict[str, Any] = {}
+    sources = {name: "default" for name in option_names()}
+    for source, layer in layers:
+        for name, value in layer.items():
+            values[name] = value
+            sources[name] = source
+    return dataclasses.replace(Settings(), **values), sources
+
+
+def options_table() -> str:
+    """Markdown table of every option: the one place options are documented."""
+    lines = ["| option | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    for f in fields(Settings):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        lines.append(
+            f"| `{f.name}` | `{ENV_PREFIX}{f.name.upper()}` | `{default!r}` | {f.metadata['help']} |"
+        )
+    return "\n".join(lines)

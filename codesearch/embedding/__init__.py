@@ -1,0 +1,35 @@
+"""Embedding backends behind one protocol, and the factory that picks one from settings."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from codesearch.config import Settings
+from codesearch.embedding.base import Embedder, Vectors, normalize_rows
+from codesearch.errors import ConfigError
+
+__all__ = ["Embedder", "Vectors", "index_slug", "make_embedder", "normalize_rows"]
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for (loads the model or connects to the server)."""
+    if settings.backend == "local":
+        from codesearch.embedding.local import LocalEmbedder
+
+        return LocalEmbedder(threads=settings.threads)
+    if settings.backend == "sglang":
+        from codesearch.embedding.openai_http import OpenAIEmbedder
+
+        return OpenAIEmbedder(
+            url=settings.embed_url,
+            model=settings.model,
+            dimensions=settings.dimensions or None,
+            api_key=os.environ.get(settings.api_key_env) or None,
+        )
+    raise ConfigError(f"unknown backend {settings.backend!r}; use local or sglang")
+
+
+def index_slug(model_id: str, dimensions: int) -> str:
+    """Directory name of the index built with this model and dimension."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{model_id}-{dimensions}d").strip("_")

@@ -1,0 +1,330 @@
+"""The facade every front end uses: open an index, bring it up to date, search it.
+
+    with Engine.open(root) as engine:
+        engine.index()
+        hits = engine.search("retry a failed upload with backoff")
+
+The engine that takes the owner lock opens the store and answers other
+processes (codesearch.owner); an engine that finds the lock taken forwards its
+searches and status requests to the owner instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from codesearch.cache import EmbeddingCache
+from codesearch.config import Settings, load_settings
+from codesearch.embedding import Embedder, index_slug, make_embedder
+from codesearch.errors import (
+    CodesearchError,
+    ConfigError,
+    IndexBusyError,
+    IndexNotFoundError,
+)
+from codesearch.indexer import Indexer, ProgressCallback
+from codesearch.lexical import query_vector
+from codesearch.models import IndexReport, SearchFilters, SearchHit
+from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
+from codesearch.search import MODES, fuse, match_paths, to_hit
+from codesearch.state import IndexState
+from codesearch.store.base import StoreFilter
+from codesearch.store.edge import EdgeStore
+
+_GITIGNORE = "# Created by codesearch: the index is not part of the repository.\n*\n"
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for p in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            if p.is_file():
+                total += p.stat().st_blocks * 512  # real usage: the store's files are sparse
+    return total
+
+
+class Engine:
+    """One repository's index: indexing, search and status."""
+
+    def __init__(self, root: Path, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.root = root
+        self.settings = settings
+        self.index_dir = settings.resolved_index_dir(root)
+        self._embedder = embedder
+        self._lock = OwnerLock(self._prepare_dir())
+        self._server: OwnerServer | None = None
+        self._store: EdgeStore | None = None
+        self._state: IndexState | None = None
+        self._cache: EmbeddingCache | None = None
+        self.owner = False
+
+    # -- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        root: Path | str,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        write: bool = False,
+        wait: float = 600.0,
+        on_wait: Any = None,
+    ) -> Engine:
+        """Open the index of `root`. With write=True, wait (up to `wait` s) to own it."""
+        root_path = Path(root).resolve()
+        if not root_path.is_dir():
+            raise ConfigError(f"{root} is not a directory")
+        if settings is None:
+            settings, _ = load_settings(root_path)
+        engine = cls(root_path, settings, embedder=embedder)
+        if engine._lock.acquire(timeout=0.0) or (
+            write and engine._lock.acquire(timeout=wait, on_wait=on_wait)
+        ):
+            engine._become_owner()
+        elif write:
+            raise IndexBusyError(
+                f"another codesearch process (pid {engine._lock.holder_pid()}) kept the index busy "
+                f"for {wait:.0f} s; try again when it is done"
+            )
+        return engine
+
+    def _prepare_dir(self) -> Path:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.index_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(_GITIGNORE)
+        return self.index_dir
+
+    def _become_owner(self) -> None:
+        self.owner = True
+        self._server = OwnerServer(socket_path(self.index_dir), self._handle)
+
+    def _identity(self) -> tuple[str, int]:
+        if self.settings.backend == "local" and self._embedder is None:
+            from codesearch.embedding.local import MINILM_MODEL_ID
+
+            return MINILM_MODEL_ID, 384
+        emb = self.embedder()
+        return emb.model_id, emb.dimensions
+
+    @property
+    def model_dir(self) -> Path:
+        """Directory of the index built with the configured model and dimensions."""
+        model_id, dims = self._identity()
+        return self.index_dir / "indexes" / index_slug(model_id, dims)
+
+    def embedder(self) -> Embedder:
+        """The embedder, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    def _open_store(self, create: bool) -> tuple[EdgeStore, IndexState]:
+        if self._store is None or self._state is None:
+            directory = self.model_dir
+            if not (directory / "state.sqlite").exists() and not create:
+                raise IndexNotFoundError(
+                    f"no index of {self.root} for model {self._identity()[0]} yet; run `codesearch index`"
+                )
+            (directory / "store").mkdir(parents=True, exist_ok=True)
+            self._state = IndexState(directory / "state.sqlite")
+            model_id, dims = self._identity()
+            if self._state.get_meta("model") is None:
+                self._state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
+            self._store = EdgeStore(directory / "store", dims)
+        return self._store, self._state
+
+    def _cache_for(self) -> EmbeddingCache:
+        if self._cache is None:
+            model_id, dims = self._identity()
+            self._cache = EmbeddingCache(self.settings.resolved_cache_dir(), model_id, dims)
+        return self._cache
+
+    # -- the work --------------------------------------------------------------------
+
+    def index(self, progress: ProgressCallback | None = None) -> IndexReport:
+        """Bring the index up to date with the files under the root."""
+        if not self.owner:
+            raise IndexBusyError("this engine does not own the index; open it with write=True")
+        store, state = self._open_store(create=True)
+        indexer = Indexer(
+            self.root,
+            store,
+            state,
+            self.embedder,
+            self._cache_for(),
+            exclude=self.settings.exclude,
+            max_file_bytes=self.settings.max_file_bytes,
+            max_file_tokens=self.settings.max_file_tokens,
+            include_secrets=self.settings.include_secrets,
+            batch_units=self.settings.batch_units,
+        )
+        report = indexer.run(progress)
+        self._maybe_build_hnsw(store, state)
+        return report
+
+    def _maybe_build_hnsw(self, store: EdgeStore, state: IndexState) -> None:
+        count = store.count()
+        done = int(state.get_meta("hnsw_points") or 0)
+        if count >= self.settings.hnsw_threshold and count > done * 1.2:
+            store.optimize()
+            state.set_meta(hnsw_points=str(count))
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: str | None = None,
+    ) -> list[SearchHit]:
+        """The k best units for a natural-language or code query."""
+        k = k or self.settings.k
+        mode = mode or self.settings.mode
+        filters = filters or SearchFilters()
+        if mode not in MODES:
+            raise ConfigError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        if not query.strip():
+            raise ConfigError("the query is empty")
+        if not self.owner:
+            reply = self._ask(
+                {
+                    "op": "search",
+                    "query": query,
+                    "k": k,
+                    "mode": mode,
+                    "languages": list(filters.languages),
+                    "paths": list(filters.paths),
+                    "kinds": list(filters.kinds),
+                }
+            )
+            return [SearchHit(**h) for h in reply["hits"]]
+        store, state = self._open_store(create=False)
+        paths: tuple[str, ...] = ()
+        if filters.paths:
+            paths = tuple(match_paths(filters.paths, state.paths()))
+            if not paths:
+                return []
+        dense = self.embedder().embed_query(query) if mode != "lexical" else None
+        sparse = query_vector(query) if mode != "dense" else None
+        limit = max(50, k * 5)
+        flt = StoreFilter(languages=filters.languages, kinds=filters.kinds, paths=paths)
+        dense_hits, lexical_hits = store.search(dense, sparse, limit, flt)
+        ranked = fuse(
+            dense_hits,
+            lexical_hits,
+            mode=mode,
+            dense_weight=self.settings.dense_weight,
+            rrf_k=self.settings.rrf_k,
+        )
+        return [to_hit(c, s, d, lx) for c, s, d, lx in ranked[:k]]
+
+    def status(self) -> dict[str, Any]:
+        """What is indexed, how fresh, with which model, where, and how big."""
+        if not self.owner:
+            return dict(self._ask({"op": "status"})["status"])
+        model_id, dims = self._identity()
+        info: dict[str, Any] = {
+            "root": str(self.root),
+            "index_dir": str(self.index_dir),
+            "backend": self.settings.backend,
+            "model": model_id,
+            "dimensions": dims,
+            "indexed": False,
+        }
+        directory = self.model_dir
+        if not (directory / "state.sqlite").exists():
+            return info
+        store, state = self._open_store(create=False)
+        files, units, by_kind, by_lang = state.counts()
+        last = state.get_meta("last_indexed")
+        info.update(
+            indexed=True,
+            files=files,
+            units=units,
+            store_points=store.count(),
+            pending=len(state.pending()),
+            units_by_kind=by_kind,
+            units_by_language=by_lang,
+            last_indexed=float(last) if last else None,
+            age_seconds=round(time.time() - float(last), 1) if last else None,
+            complete=state.get_meta("run") == "complete",
+            size_bytes=_dir_size(directory),
+            other_indexes=sorted(
+                p.name for p in (self.index_dir / "indexes").iterdir() if p.name != directory.name
+            ),
+        )
+        return info
+
+    # -- serving other processes ---------------------------------------------------------
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        request["root"] = str(self.root)
+        reply = ask_owner(socket_path(self.index_dir), request)
+        if "error" in reply:
+            from codesearch import errors
+
+            cls = getattr(errors, str(reply.get("type")), CodesearchError)
+            raise cls(reply["error"])
+        return reply
+
+    def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "search":
+            filters = SearchFilters(
+                languages=tuple(request.get("languages") or ()),
+                paths=tuple(request.get("paths") or ()),
+                kinds=tuple(request.get("kinds") or ()),
+            )
+            hits = self.search(str(request["query"]), int(request["k"]), filters, str(request["mode"]))
+            return {"hits": [_hit_fields(h) for h in hits]}
+        if op == "status":
+            return {"status": self.status()}
+        return {"error": f"unknown request {op!r}", "type": "CodesearchError"}
+
+    # -- closing -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush and release everything; the next process can own the index."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+        if self._embedder is not None:
+            self._embedder.close()
+        self._lock.release()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _hit_fields(hit: SearchHit) -> dict[str, Any]:
+    return {
+        "path": hit.path,
+        "start_line": hit.start_line,
+        "end_line": hit.end_line,
+        "symbol": hit.symbol,
+        "kind": hit.kind,
+        "language": hit.language,
+        "score": hit.score,
+        "snippet": hit.snippet,
+        "dense_score": hit.dense_score,
+        "lexical_score": hit.lexical_score,
+    }

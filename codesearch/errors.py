@@ -1,0 +1,73 @@
+"""The one exception tree of codesearch.
+
+    CodesearchError                 base; front ends catch this and print one line
+    ├── ConfigError                 bad option value or config file
+    ├── IndexNotFoundError          no index at this root yet
+    ├── IndexBusyError              another process owns the index and did not answer
+    ├── IndexMismatchError          index built with another model or dimensions
+    ├── StoreError                  the vector store failed
+    ├── EmbeddingError              the embedder failed
+    │   ├── EmbeddingServerError    a remote embedding server is down or answered junk
+    │   └── ModelLoadError          the local model could not be loaded
+    └── ParseError                  a file could not be parsed at all
+
+Third-party exceptions are translated into these by the module that wraps the
+third-party library; nothing else lets them escape. Each class carries the exit
+code the CLI uses for it.
+"""
+
+from __future__ import annotations
+
+
+class CodesearchError(Exception):
+    """Base of every error codesearch raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(CodesearchError):
+    """An option or configuration file is invalid."""
+
+    exit_code = 3
+
+
+class IndexNotFoundError(CodesearchError):
+    """There is no index for this root yet."""
+
+    exit_code = 4
+
+
+class IndexBusyError(CodesearchError):
+    """Another process owns the index and could not be reached."""
+
+    exit_code = 5
+
+
+class IndexMismatchError(CodesearchError):
+    """The index was built with another embedding model or dimension."""
+
+    exit_code = 6
+
+
+class StoreError(CodesearchError):
+    """The vector store failed."""
+
+    exit_code = 7
+
+
+class EmbeddingError(CodesearchError):
+    """The embedder failed."""
+
+    exit_code = 8
+
+
+class EmbeddingServerError(EmbeddingError):
+    """A remote embedding server is down, slow, or answered junk."""
+
+
+class ModelLoadError(EmbeddingError):
+    """The local embedding model could not be loaded."""
+
+
+class ParseError(CodesearchError):
+    """A file could not be parsed at all."""

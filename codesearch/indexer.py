@@ -1,0 +1,307 @@
+"""discover -> read -> parse -> diff by hash -> embed (cached) -> store, in batches.
+
+Crash safety: the paths of a batch are marked pending in the state before the
+store is touched, and a file's record is committed only after its units are in
+the store. The next run first clears whatever a killed run left pending, so the
+index never keeps duplicates or stale units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from codesearch.cache import EmbeddingCache
+from codesearch.discover import FileEntry, discover, skip_reason_for_content
+from codesearch.embedding.base import Embedder, Vectors, normalize_rows
+from codesearch.errors import CodesearchError
+from codesearch.lexical import document_vector
+from codesearch.models import CodeUnit, IndexReport, SkippedFile
+from codesearch.parsing import parse_file
+from codesearch.representation import lexical_text, plan_units
+from codesearch.state import FileRecord, IndexState
+from codesearch.store.base import StoredPoint, VectorStore
+
+SNIPPET_LINES = 12
+
+
+@dataclass(slots=True)
+class Progress:
+    """A snapshot of a running index, for progress displays."""
+
+    phase: str
+    files_done: int = 0
+    files_total: int = 0
+    units_done: int = 0
+    embedded: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Units per second so far."""
+        return self.units_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, estimated from the file rate."""
+        if not self.files_done or self.files_done >= self.files_total:
+            return None
+        return self.elapsed / self.files_done * (self.files_total - self.files_done)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def point_id(path: str, unit_key: str) -> int:
+    """Deterministic 63-bit point id of a unit."""
+    digest = hashlib.blake2b(f"{path}\0{unit_key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def decode_source(data: bytes) -> tuple[bytes, bool]:
+    """UTF-8 bytes for the parser; non-UTF-8 files are read as Latin-1 (lines stay right)."""
+    try:
+        data.decode("utf-8")
+        return data, False
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode("utf-8"), True
+
+
+def _payload(unit: CodeUnit, text_hash: str) -> dict[str, object]:
+    lines = unit.text.splitlines()
+    snippet = "\n".join(lines[:SNIPPET_LINES])[:2000]
+    return {
+        "path": unit.path,
+        "language": unit.language,
+        "kind": unit.kind,
+        "symbol": unit.qualified_name,
+        "name": unit.name,
+        "parent": unit.parent or "",
+        "start_line": unit.start_line,
+        "end_line": unit.end_line,
+        "start_byte": unit.start_byte,
+        "end_byte": unit.end_byte,
+        "signature": unit.signature,
+        "content_hash": text_hash,
+        "snippet": snippet,
+    }
+
+
+@dataclass(slots=True)
+class _Pending:
+    entry: FileEntry
+    file_hash: str
+    data: bytes
+    units: list[CodeUnit] = field(default_factory=list)
+
+
+class Indexer:
+    """Brings an index up to date with the files under a root."""
+
+    def __init__(
+        self,
+        root: Path,
+        store: VectorStore,
+        state: IndexState,
+        embedder_factory: Callable[[], Embedder],
+        cache: EmbeddingCache,
+        *,
+        exclude: Sequence[str] = (),
+        max_file_bytes: int = 1_048_576,
+        max_file_tokens: int = 32_768,
+        include_secrets: bool = False,
+        batch_units: int = 64,
+    ) -> None:
+        self.root = root
+        self._store = store
+        self._state = state
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._cache = cache
+        self._exclude = list(exclude)
+        self._max_file_bytes = max_file_bytes
+        self._max_file_tokens = max_file_tokens
+        self._include_secrets = include_secrets
+        self._batch_units = max(1, batch_units)
+
+    def _embed(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def discover(self) -> tuple[list[FileEntry], list[SkippedFile]]:
+        """Files to index and files passed over, by discovery rules."""
+        found = discover(self.root, self._exclude, self._max_file_bytes, self._include_secrets)
+        return found.files, found.skipped
+
+    def run(self, progress: ProgressCallback | None = None) -> IndexReport:
+        """Index what changed since the last run; resume a killed run."""
+        started = time.perf_counter()
+        report = IndexReport()
+        timings = {"discover": 0.0, "read": 0.0, "parse": 0.0, "embed": 0.0, "store": 0.0}
+        report.resumed = self._state.get_meta("run") == "running"
+        self._state.set_meta(run="running", run_started=str(time.time()))
+
+        # A killed run may have written points of files it never recorded: clear them.
+        pending = self._state.pending()
+        if pending:
+            self._store.delete_paths(pending)
+            self._state.clear_pending(pending)
+
+        t = time.perf_counter()
+        entries, skipped = self.discover()
+        report.skipped.extend(skipped)
+        known = self._state.files()
+        timings["discover"] = time.perf_counter() - t
+
+        present = {e.path for e in entries}
+        removed = sorted(p for p in known if p not in present)
+        if removed:
+            t = time.perf_counter()
+            self._state.mark_pending(removed)
+            self._store.delete_paths(removed)
+            self._state.commit_files([], [], removed)
+            report.deleted = len(removed)
+            timings["store"] += time.perf_counter() - t
+
+        todo = [
+            e
+            for e in entries
+            if (rec := known.get(e.path)) is None or (rec.size, rec.mtime_ns) != (e.size, e.mtime_ns)
+        ]
+        status = Progress("indexing", files_total=len(todo))
+        batch: list[_Pending] = []
+        batch_units = 0
+        touched: list[FileRecord] = []
+        for entry in todo:
+            t = time.perf_counter()
+            item = self._read(entry, known.get(entry.path), report, touched)
+            timings["read"] += time.perf_counter() - t
+            status.files_done += 1
+            if item is None:
+                continue
+            t = time.perf_counter()
+            try:
+                source, latin1 = decode_source(item.data)
+                parsed = parse_file(entry.path, source, entry.language, max_file_tokens=self._max_file_tokens)
+            except CodesearchError as exc:
+                report.skipped.append(SkippedFile(entry.path, f"could not parse: {exc}"))
+                continue
+            finally:
+                timings["parse"] += time.perf_counter() - t
+            if latin1:
+                report.warnings.append(SkippedFile(entry.path, "not UTF-8: read as Latin-1"))
+            item.units = list(parsed.units)
+            item.data = b""
+            batch.append(item)
+            report.changed_files += 1
+            batch_units += len(item.units)
+            if batch_units >= self._batch_units:
+                self._flush_batch(batch, report, timings)
+                status.units_done += batch_units
+                batch, batch_units = [], 0
+            if progress:
+                status.elapsed = time.perf_counter() - started
+                status.embedded = report.embedded
+                progress(status)
+        if batch:
+            self._flush_batch(batch, report, timings)
+            status.units_done += batch_units
+        if touched:
+            self._state.touch_files(touched)
+        t = time.perf_counter()
+        self._store.flush()
+        timings["store"] += time.perf_counter() - t
+        self._state.set_meta(run="complete", last_indexed=str(time.time()))
+        files, units, by_kind, by_lang = self._state.counts()
+        report.files, report.units = files, units
+        report.units_by_kind, report.units_by_language = by_kind, by_lang
+        report.seconds = time.perf_counter() - started
+        report.timings = timings
+        if progress:
+            status.phase = "done"
+            status.elapsed = report.seconds
+            progress(status)
+        return report
+
+    def _read(
+        self, entry: FileEntry, known: FileRecord | None, report: IndexReport, touched: list[FileRecord]
+    ) -> _Pending | None:
+        try:
+            data = entry.abspath.read_bytes()
+        except FileNotFoundError:
+            report.skipped.append(SkippedFile(entry.path, "vanished while reading"))
+            return None
+        except OSError as exc:
+            report.skipped.append(SkippedFile(entry.path, f"unreadable: {exc.strerror}"))
+            return None
+        if len(data) > self._max_file_bytes:
+            report.skipped.append(SkippedFile(entry.path, f"larger than {self._max_file_bytes} bytes"))
+            return None
+        reason = skip_reason_for_content(data, entry.language)
+        if reason:
+            report.skipped.append(SkippedFile(entry.path, reason))
+            return None
+        file_hash = hashlib.sha256(data).hexdigest()
+        if known is not None and known.content_hash == file_hash:
+            touched.append(FileRecord(entry.path, entry.size, entry.mtime_ns, file_hash, entry.language))
+            return None
+        return _Pending(entry, file_hash, data)
+
+    def _flush_batch(self, batch: list[_Pending], report: IndexReport, timings: dict[str, float]) -> None:
+        t = time.perf_counter()
+        points = self._points(batch, report)
+        timings["embed"] += time.perf_counter() - t
+        t = time.perf_counter()
+        paths = [b.entry.path for b in batch]
+        self._state.mark_pending(paths)
+        self._store.delete_paths(paths)
+        self._store.upsert(points)
+        records = [
+            FileRecord(b.entry.path, b.entry.size, b.entry.mtime_ns, b.file_hash, b.entry.language)
+            for b in batch
+        ]
+        unit_rows = [
+            (p.id, str(p.payload["path"]), str(p.payload["kind"]), str(p.payload["language"])) for p in points
+        ]
+        self._state.commit_files(records, unit_rows)
+        timings["store"] += time.perf_counter() - t
+
+    def _points(self, batch: list[_Pending], report: IndexReport) -> list[StoredPoint]:
+        plans_per_file = [plan_units(item.units) for item in batch]
+        wanted = {p.text_hash: p.text for plans in plans_per_file for p in plans if p.text.strip()}
+        vectors = self._cache.get_many(list(wanted))
+        missing = [h for h in wanted if h not in vectors]
+        report.cached += len(wanted) - len(missing)
+        if missing:
+            fresh = self._embed().embed_documents([wanted[h] for h in missing])
+            new = dict(zip(missing, fresh, strict=True))
+            self._cache.put_many(new)
+            vectors.update(new)
+            report.embedded += len(missing)
+        points: list[StoredPoint] = []
+        for plans in plans_per_file:
+            unit_vecs: list[Vectors | None] = [None] * len(plans)
+            for i in range(len(plans) - 1, -1, -1):  # children come after their parent
+                parts = [vectors[plans[i].text_hash]] if plans[i].text_hash in vectors else []
+                parts.extend(v for k in plans[i].children if (v := unit_vecs[k]) is not None)
+                if parts:
+                    unit_vecs[i] = normalize_rows(np.mean(parts, axis=0, keepdims=True).astype(np.float32))[0]
+            for plan, vec in zip(plans, unit_vecs, strict=True):
+                if vec is None:
+                    continue
+                unit = plan.unit
+                points.append(
+                    StoredPoint(
+                        point_id(unit.path, unit.key),
+                        vec,
+                        document_vector(lexical_text(unit)),
+                        _payload(unit, plan.text_hash),
+                    )
+                )
+        return points

@@ -1,0 +1,89 @@
+"""Identifier-aware lexical tokens and their sparse (BM25-style) vectors.
+
+`parseISODate`, `parse_iso_date` and `src/parse/iso.py` all yield the tokens
+`parse`, `iso`, `date`; compound identifiers are also kept whole. The store
+applies IDF (Qdrant's IDF modifier), so only the term-frequency part of BM25
+is computed here.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from how in into is it its of on or that the this "
+    "to was what when where which with code function method find".split()
+)
+_K1 = 1.2
+_B = 0.75
+_AVG_LEN = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    """Sorted token indices with their weights."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+def _stem(word: str) -> str:
+    """A deliberately light suffix stripper: retries -> retry, parsing -> pars(e)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith("es") and word[-3] in "sxz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    if len(word) > 4 and word.endswith("e"):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased, stemmed tokens: identifier parts plus whole compound identifiers."""
+    out: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        parts = [p for piece in word.split("_") for p in _CAMEL.findall(piece)]
+        lowered = [p.lower() for p in parts if p]
+        for part in lowered:
+            if part not in _STOPWORDS and len(part) > 1:
+                out.append(_stem(part))
+        if len(lowered) > 1:
+            out.append(word.lower().strip("_"))
+    return out
+
+
+def token_id(token: str) -> int:
+    """Stable 31-bit index of a token (the same in every process and version)."""
+    return zlib.crc32(token.encode("utf-8")) & 0x7FFFFFFF
+
+
+def document_vector(text: str) -> SparseVector:
+    """BM25 term-frequency weights of a document's tokens."""
+    toks = tokens(text)
+    if not toks:
+        return SparseVector((), ())
+    norm = _K1 * (1 - _B + _B * len(toks) / _AVG_LEN)
+    weights: dict[int, float] = {}
+    for tok, tf in Counter(toks).items():
+        idx = token_id(tok)
+        weights[idx] = weights.get(idx, 0.0) + tf * (_K1 + 1) / (tf + norm)
+    ordered = sorted(weights.items())
+    return SparseVector(tuple(i for i, _ in ordered), tuple(v for _, v in ordered))
+
+
+def query_vector(text: str) -> SparseVector:
+    """Each distinct query token once, weight 1 (IDF comes from the store)."""
+    ids = sorted({token_id(t) for t in tokens(text)})
+    return SparseVector(tuple(ids), tuple(1.0 for _ in ids))

@@ -1,0 +1,157 @@
+"""Plain data passed between pipeline stages: no I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+#: Kinds a unit can have. "file" holds a whole file (or one part of a long file);
+#: "section" is a window of a non-code text file.
+UNIT_KINDS = (
+    "function",
+    "method",
+    "class",
+    "interface",
+    "struct",
+    "trait",
+    "impl",
+    "enum",
+    "module",
+    "file",
+    "section",
+)
+
+
+def content_hash(text: str) -> str:
+    """Stable hash of a piece of text (hex sha256)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CodeUnit:
+    """A searchable piece of a file: a definition, or the whole file.
+
+    Lines are 1-based and inclusive; bytes are 0-based, end exclusive.
+    """
+
+    path: str
+    language: str
+    kind: str
+    name: str
+    qualified_name: str
+    start_line: int
+    end_line: int
+    start_byte: int
+    end_byte: int
+    text: str
+    parent: str | None = None
+    signature: str = ""
+    doc: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the unit's text."""
+        return content_hash(self.text)
+
+    @property
+    def key(self) -> str:
+        """Identity of the unit inside its file, stable across runs."""
+        return f"{self.kind}:{self.qualified_name}:{self.start_line}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """What the parser made of one file."""
+
+    path: str
+    language: str
+    units: tuple[CodeUnit, ...]
+    syntax_errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file discovery or parsing passed over, with a reason a person can read."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One ranked result."""
+
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str
+    kind: str
+    language: str
+    score: float
+    snippet: str = ""
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The stable JSON form used by `--json` and the language server."""
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "symbol": self.symbol,
+            "kind": self.kind,
+            "language": self.language,
+            "score": round(self.score, 6),
+            "snippet": self.snippet,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Restrictions on a search; empty means no restriction."""
+
+    languages: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class IndexReport:
+    """Summary of one indexing run."""
+
+    files: int = 0
+    units: int = 0
+    embedded: int = 0
+    cached: int = 0
+    deleted: int = 0
+    changed_files: int = 0
+    seconds: float = 0.0
+    units_by_kind: dict[str, int] = field(default_factory=dict)
+    units_by_language: dict[str, int] = field(default_factory=dict)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    warnings: list[SkippedFile] = field(default_factory=list)
+    resumed: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        """The stable JSON form used by `codesearch index --json`."""
+        reasons: dict[str, int] = {}
+        for s in self.skipped:
+            reasons[s.reason] = reasons.get(s.reason, 0) + 1
+        return {
+            "files": self.files,
+            "units": self.units,
+            "embedded": self.embedded,
+            "cached": self.cached,
+            "deleted": self.deleted,
+            "changed_files": self.changed_files,
+            "skipped": len(self.skipped),
+            "skipped_reasons": reasons,
+            "skipped_files": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "warnings": [{"path": s.path, "reason": s.reason} for s in self.warnings],
+            "units_by_kind": dict(sorted(self.units_by_kind.items())),
+            "units_by_language": dict(sorted(self.units_by_language.items())),
+            "resumed": self.resumed,
+            "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in sorted(self.timings.items())},
+        }

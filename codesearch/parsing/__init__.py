@@ -1,0 +1,13 @@
+"""Parsing: source files to searchable units (definitions, files, sections).
+
+Definitions are found with tree-sitter queries kept as data in
+`queries/<language>.scm`; only `_treesitter` imports tree-sitter.
+"""
+
+from __future__ import annotations
+
+from codesearch.parsing._chunks import estimate_tokens
+from codesearch.parsing._languages import LANGUAGES, language_for_path
+from codesearch.parsing._parse import parse_file
+
+__all__ = ["LANGUAGES", "estimate_tokens", "language_for_path", "parse_file"]

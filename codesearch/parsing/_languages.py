@@ -1,0 +1,174 @@
+"""The language table: file names to languages, and what each grammar needs.
+
+Plain data only; the one module that imports tree-sitter reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+#: Pseudo-language of non-code text files (docs, configs): no grammar.
+TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSpec:
+    """How to load one grammar and read definitions out of its trees."""
+
+    #: Importable grammar package and the function in it returning the language.
+    module: str
+    function: str = "language"
+    #: Query files under queries/ (without .scm), concatenated in this order.
+    queries: tuple[str, ...] = ()
+    #: Parent node types that belong to a definition they hold alone
+    #: (decorators, `export`, `template <...>`): the span grows to include them.
+    wrappers: frozenset[str] = frozenset()
+    #: Separators that split a definition name into scope and name
+    #: ("Foo::bar" -> scope Foo). A name split on the first one of
+    #: `method_separators` makes a method.
+    scope_separators: tuple[str, ...] = ()
+    method_separators: tuple[str, ...] = ()
+
+
+_JS_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_declaration"})
+_TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration", "expression_statement"}
+
+SPECS: dict[str, LanguageSpec] = {
+    "python": LanguageSpec("tree_sitter_python", wrappers=frozenset({"decorated_definition"})),
+    "javascript": LanguageSpec("tree_sitter_javascript", wrappers=_JS_WRAPPERS),
+    "typescript": LanguageSpec(
+        "tree_sitter_typescript",
+        "language_typescript",
+        queries=("javascript", "typescript"),
+        wrappers=_TS_WRAPPERS,
+    ),
+    "tsx": LanguageSpec(
+        "tree_sitter_typescript",
+        "language_tsx",
+        queries=("javascript", "typescript"),
+        wrappers=_TS_WRAPPERS,
+    ),
+    "go": LanguageSpec("tree_sitter_go", wrappers=frozenset({"type_declaration"})),
+    "rust": LanguageSpec("tree_sitter_rust"),
+    "java": LanguageSpec("tree_sitter_java"),
+    "c": LanguageSpec(
+        "tree_sitter_c",
+        wrappers=frozenset({"declaration"}),
+    ),
+    "cpp": LanguageSpec(
+        "tree_sitter_cpp",
+        queries=("c", "cpp"),
+        wrappers=frozenset({"template_declaration", "field_declaration", "declaration"}),
+        scope_separators=("::",),
+        method_separators=("::",),
+    ),
+    "csharp": LanguageSpec("tree_sitter_c_sharp"),
+    "ruby": LanguageSpec("tree_sitter_ruby", scope_separators=("::",)),
+    "php": LanguageSpec("tree_sitter_php", "language_php"),
+    "kotlin": LanguageSpec("tree_sitter_kotlin"),
+    "swift": LanguageSpec("tree_sitter_swift"),
+    "scala": LanguageSpec("tree_sitter_scala"),
+    "bash": LanguageSpec("tree_sitter_bash"),
+    "lua": LanguageSpec(
+        "tree_sitter_lua",
+        wrappers=frozenset({"variable_declaration"}),
+        scope_separators=(":", "."),
+        method_separators=(":",),
+    ),
+}
+
+#: Every language parse_file understands with a grammar.
+LANGUAGES: tuple[str, ...] = tuple(SPECS)
+
+_BY_EXTENSION: dict[str, str] = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".hpp": "cpp",
+    ".hh": "cpp",
+    ".hxx": "cpp",
+    ".cs": "csharp",
+    ".rb": "ruby",
+    ".php": "php",
+    ".kt": "kotlin",
+    ".kts": "kotlin",
+    ".swift": "swift",
+    ".scala": "scala",
+    ".sc": "scala",
+    ".sh": "bash",
+    ".bash": "bash",
+    ".lua": "lua",
+}
+
+_TEXT_EXTENSIONS = frozenset(
+    {
+        ".md",
+        ".markdown",
+        ".mdx",
+        ".rst",
+        ".txt",
+        ".adoc",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".json",
+        ".jsonc",
+        ".ini",
+        ".cfg",
+        ".conf",
+        ".html",
+        ".htm",
+        ".css",
+        ".scss",
+        ".less",
+        ".sql",
+        ".xml",
+        ".proto",
+        ".gradle",
+        ".graphql",
+        ".tf",
+        ".dockerfile",
+    }
+)
+_TEXT_NAMES = frozenset({"dockerfile", "containerfile", "makefile", "gnumakefile"})
+_MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx"})
+
+
+def language_for_path(path: str) -> str | None:
+    """The language of a file from its name: a grammar name, "text", or None.
+
+    Files without an extension (scripts with a shebang) are not detected here.
+    """
+    name = os.path.basename(path)
+    stem, ext = os.path.splitext(name)
+    ext = ext.lower()
+    found = _BY_EXTENSION.get(ext)
+    if found is not None:
+        return found
+    if ext in _TEXT_EXTENSIONS:
+        return TEXT
+    lowered = name.lower()
+    if lowered in _TEXT_NAMES or stem.lower() in _TEXT_NAMES:
+        return TEXT
+    return None
+
+
+def is_markdown(path: str) -> bool:
+    """Whether a text file is markdown (split at headings)."""
+    return os.path.splitext(path)[1].lower() in _MARKDOWN_EXTENSIONS

@@ -1,0 +1,58 @@
+"""parse_file: one file's bytes to its units."""
+
+from __future__ import annotations
+
+from codesearch.errors import ParseError
+from codesearch.models import CodeUnit, ParsedFile
+from codesearch.parsing import _treesitter
+from codesearch.parsing._chunks import SECTION_MIN_TOKENS, estimate_tokens, file_units, section_units
+from codesearch.parsing._languages import SPECS, TEXT, is_markdown
+from codesearch.parsing._units import definition_units
+
+
+def parse_file(path: str, source: bytes, language: str, *, max_file_tokens: int = 32768) -> ParsedFile:
+    """Split one file into units: its definitions and the file itself.
+
+    `language` is a name from LANGUAGES or "text". Code files yield one unit
+    per definition plus a file unit (split into parts when it estimates over
+    `max_file_tokens`); text files yield the file unit and, when long,
+    sections. Syntax errors never drop a file; ParseError is raised only when
+    the language is unknown or its grammar cannot be loaded.
+    """
+    if language != TEXT and language not in SPECS:
+        raise ParseError(f"{path}: no parser for language {language!r}")
+    try:
+        return _parse(path, source, language, max_file_tokens)
+    except ParseError:
+        raise
+    except Exception as exc:  # a grammar or a rule failed on odd input: report, don't crash
+        raise ParseError(f"{path}: could not parse as {language}: {exc!r}") from exc
+
+
+def _parse(path: str, source: bytes, language: str, max_file_tokens: int) -> ParsedFile:
+    source = bytes(source)
+    text = source.decode("utf-8", "replace")
+    if not text.strip():
+        return ParsedFile(path, language, ())
+    too_long = estimate_tokens(text) > max_file_tokens
+    if language == TEXT:
+        units = file_units(path, TEXT, source, text, [], max_file_tokens)
+        if estimate_tokens(text) > SECTION_MIN_TOKENS:
+            units += section_units(path, source, is_markdown(path), max_file_tokens)
+        return ParsedFile(path, language, _ordered(units))
+    tree = _treesitter.parse(source, language, top_level=too_long)
+    units = definition_units(path, language, source, tree.definitions, SPECS[language])
+    units += file_units(path, language, source, text, tree.top_level_starts, max_file_tokens)
+    return ParsedFile(path, language, _ordered(units), tree.syntax_errors)
+
+
+def _ordered(units: list[CodeUnit]) -> tuple[CodeUnit, ...]:
+    """Sort by position, outer first, and drop repeated keys."""
+    seen: set[tuple[str, str, int]] = set()
+    kept: list[CodeUnit] = []
+    for unit in sorted(units, key=lambda u: (u.start_byte, -u.end_byte, u.kind, u.qualified_name)):
+        key = (unit.kind, unit.qualified_name, unit.start_line)
+        if key not in seen:
+            seen.add(key)
+            kept.append(unit)
+    return tuple(kept)

@@ -1,0 +1,315 @@
+"""The only module that touches tree-sitter: grammars, queries, trees.
+
+Grammars and their definition queries are loaded lazily, once per language.
+Trees are turned into plain `RawDefinition` records here so that no
+tree-sitter object leaves this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+from dataclasses import dataclass
+from importlib import resources
+
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+from codesearch.errors import ParseError
+from codesearch.parsing._languages import SPECS, LanguageSpec
+
+#: When two patterns match the same node, the most specific kind wins.
+_KIND_PRIORITY = {
+    "function": 0,
+    "class": 1,
+    "method": 2,
+    "module": 2,
+    "struct": 3,
+    "interface": 3,
+    "trait": 3,
+    "impl": 3,
+    "enum": 3,
+}
+_DEFINITION_PREFIX = "definition."
+#: Node types holding a definition's body, for grammars without a `body` field.
+_BODY_TYPES = frozenset(
+    {
+        "class_body",
+        "function_body",
+        "enum_class_body",
+        "template_body",
+        "block",
+        "body_statement",
+        "compound_statement",
+        "declaration_list",
+        "statement_block",
+        "field_declaration_list",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawDefinition:
+    """One definition as found in the tree, before naming rules apply.
+
+    Lines are 1-based and inclusive; byte offsets index the source bytes.
+    """
+
+    kind: str
+    name: str
+    receiver: str
+    start_byte: int
+    end_byte: int
+    start_line: int
+    end_line: int
+    name_byte: int
+    signature_start: int
+    signature_end: int
+    doc_ranges: tuple[tuple[int, int], ...]
+    docstring: tuple[int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RawTree:
+    """What one parse yields: definitions, top-level boundaries, error count."""
+
+    definitions: list[RawDefinition]
+    top_level_starts: list[int]
+    syntax_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    language: Language
+    query: Query
+    spec: LanguageSpec
+
+
+_load_lock = threading.Lock()
+
+
+@functools.cache
+def _grammar_unlocked(name: str) -> _Grammar:
+    spec = SPECS.get(name)
+    if spec is None:
+        raise ParseError(f"no grammar for language {name!r}")
+    try:
+        module = importlib.import_module(spec.module)
+        language = Language(getattr(module, spec.function)())
+    except Exception as exc:  # import errors, ABI mismatches
+        raise ParseError(
+            f"could not load the tree-sitter grammar for {name} ({spec.module}): {exc}; "
+            f"reinstall it with `pip install {spec.module.replace('_', '-')}`"
+        ) from exc
+    package = resources.files("codesearch.parsing").joinpath("queries")
+    source = "\n".join(
+        package.joinpath(f"{query}.scm").read_text(encoding="utf-8") for query in spec.queries or (name,)
+    )
+    try:
+        query = Query(language, source)
+    except Exception as exc:
+        raise ParseError(f"the definition query for {name} does not compile: {exc}") from exc
+    return _Grammar(language, query, spec)
+
+
+def _grammar(name: str) -> _Grammar:
+    with _load_lock:
+        return _grammar_unlocked(name)
+
+
+def load_grammar(name: str) -> None:
+    """Load (and cache) one language's grammar and query; ParseError if it fails."""
+    _grammar(name)
+
+
+def parse(source: bytes, language: str, *, top_level: bool = False) -> RawTree:
+    """Parse `source` and collect its definitions.
+
+    With `top_level`, also return where each top-level node starts (for
+    splitting long files).
+    """
+    grammar = _grammar(language)
+    tree = Parser(grammar.language).parse(source)
+    root = tree.root_node
+    definitions = _definitions(root, source, grammar)
+    starts = [child.start_byte for child in root.children] if top_level else []
+    errors = _count_errors(root) if root.has_error else 0
+    return RawTree(definitions, starts, errors)
+
+
+def _definitions(root: Node, source: bytes, grammar: _Grammar) -> list[RawDefinition]:
+    wrappers = grammar.spec.wrappers
+    python = "decorated_definition" in wrappers
+    found: dict[tuple[int, int], tuple[int, RawDefinition]] = {}
+    for _, captures in QueryCursor(grammar.query).matches(root):
+        kind = ""
+        node: Node | None = None
+        for capture_name, nodes in captures.items():
+            if capture_name.startswith(_DEFINITION_PREFIX):
+                kind = capture_name[len(_DEFINITION_PREFIX) :]
+                node = nodes[0]
+        names = captures.get("name")
+        if node is None or not names:
+            continue
+        name_node = names[0]
+        name = _text(source, name_node).strip()
+        if not name:
+            continue
+        priority = _KIND_PRIORITY.get(kind, 0)
+        span = _lift(node, wrappers)
+        key = (span.start_byte, span.end_byte)
+        previous = found.get(key)
+        if previous is not None and previous[0] >= priority:
+            continue
+        receivers = captures.get("receiver")
+        receiver = _text(source, receivers[0]) if receivers else ""
+        found[key] = (priority, _raw(source, kind, name, receiver, node, span, name_node, python))
+    return [raw for _, raw in found.values()]
+
+
+def _raw(
+    source: bytes, kind: str, name: str, receiver: str, node: Node, span: Node, name_node: Node, python: bool
+) -> RawDefinition:
+    start_row = span.start_point.row
+    end_point = span.end_point
+    end_line = end_point.row if end_point.column == 0 and end_point.row > start_row else end_point.row + 1
+    body = _body(node)
+    signature_end = node.end_byte
+    if body is not None and body.start_byte >= name_node.end_byte:
+        signature_end = body.start_byte
+        # A comment between the header and the body is not part of the header.
+        before = body.prev_sibling
+        while before is not None and "comment" in before.type and before.start_byte >= name_node.end_byte:
+            signature_end = before.start_byte
+            before = before.prev_sibling
+    docstring = _docstring(body) if python and body is not None else None
+    return RawDefinition(
+        kind=kind,
+        name=name,
+        receiver=receiver,
+        start_byte=span.start_byte,
+        end_byte=span.end_byte,
+        start_line=start_row + 1,
+        end_line=end_line,
+        name_byte=name_node.start_byte,
+        signature_start=node.start_byte,
+        signature_end=signature_end,
+        doc_ranges=_comments_before(source, span) if docstring is None else (),
+        docstring=docstring,
+    )
+
+
+def _lift(node: Node, wrappers: frozenset[str]) -> Node:
+    """Grow a definition node into wrappers that hold nothing else like it."""
+    if not wrappers:
+        return node
+    while True:
+        parent = node.parent
+        if parent is None or parent.type not in wrappers:
+            return node
+        kind = node.type
+        if sum(1 for child in parent.named_children if child.type == kind) > 1:
+            return node
+        node = parent
+
+
+def _body(node: Node) -> Node | None:
+    """The body of a definition: its `body` field, or a body-like child.
+
+    Looks one level down through a `type` or `value` field too
+    (`type Server struct {...}`, `const f = () => {...}`).
+    """
+    body = node.child_by_field_name("body")
+    if body is not None:
+        return body
+    for child in node.children:
+        if child.type in _BODY_TYPES:
+            return child
+    for field in ("type", "value"):
+        inner = node.child_by_field_name(field)
+        if inner is not None:
+            body = inner.child_by_field_name("body")
+            if body is not None:
+                return body
+            for child in inner.children:
+                if child.type in _BODY_TYPES or child.type == "{":
+                    return child
+    return None
+
+
+def _docstring(body: Node) -> tuple[int, int] | None:
+    """Python: the string that is the first statement of a body."""
+    if body.named_child_count == 0:
+        return None
+    first = body.named_child(0)
+    if first.type != "expression_statement" or first.named_child_count != 1:
+        return None
+    string = first.named_child(0)
+    if string.type != "string":
+        return None
+    return (string.start_byte, string.end_byte)
+
+
+def _comments_before(source: bytes, node: Node) -> tuple[tuple[int, int], ...]:
+    """Byte ranges of the comment block right above a definition, in order.
+
+    Stops at a blank line or at a comment that shares its line with code.
+    Some grammars put a comment that opens a body before the body node, so
+    a first statement looks one level up.
+    """
+    sibling = node.prev_sibling
+    if sibling is None and node.parent is not None:
+        sibling = node.parent.prev_sibling
+    ranges: list[tuple[int, int]] = []
+    next_row = node.start_point.row
+    while sibling is not None:
+        kind = sibling.type
+        end = sibling.end_point
+        # Some comment nodes (Rust line comments) end after their newline.
+        end_row = end.row - 1 if end.column == 0 and end.row > sibling.start_point.row else end.row
+        if end_row < next_row - 1:
+            break
+        if "comment" in kind:
+            if sibling.start_point.column and _follows_code(sibling) or _is_inner_doc(source, sibling):
+                break
+            ranges.append((sibling.start_byte, sibling.end_byte))
+        elif kind != "attribute_item":
+            break
+        next_row = sibling.start_point.row
+        sibling = sibling.prev_sibling
+    ranges.reverse()
+    return tuple(ranges)
+
+
+def _follows_code(comment: Node) -> bool:
+    """Whether something other than whitespace precedes a comment on its line."""
+    before = comment.prev_sibling
+    return before is not None and before.end_point.row == comment.start_point.row
+
+
+def _is_inner_doc(source: bytes, comment: Node) -> bool:
+    """`//!` and `/*!` document the enclosing item, not the next one."""
+    return (
+        source[comment.start_byte + 2 : comment.start_byte + 3] == b"!"
+        and source[comment.start_byte : comment.start_byte + 1] == b"/"
+    )
+
+
+def _count_errors(root: Node) -> int:
+    """Count ERROR and MISSING nodes, entering only subtrees that have some."""
+    count = 0
+    cursor = root.walk()
+    while True:
+        node = cursor.node
+        if node is not None:
+            if node.is_error or node.is_missing:
+                count += 1
+            if node.has_error and cursor.goto_first_child():
+                continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return count
+
+
+def _text(source: bytes, node: Node) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")

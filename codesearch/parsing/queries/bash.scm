@@ -1,0 +1,3 @@
+; Bash definitions: functions only.
+(function_definition
+  name: (word) @name) @definition.function

@@ -1,0 +1,66 @@
+"""query -> candidates from each retriever -> fusion -> hits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pathspec
+
+from codesearch.models import SearchHit
+from codesearch.store.base import Candidate
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+def fuse(
+    dense: Sequence[Candidate],
+    lexical: Sequence[Candidate],
+    *,
+    mode: str,
+    dense_weight: float,
+    rrf_k: int,
+) -> list[tuple[Candidate, float, float | None, float | None]]:
+    """Rank candidates: (candidate, fused score, dense score, lexical score), best first.
+
+    Hybrid uses weighted reciprocal-rank fusion: a candidate's score is
+    w / (rrf_k + dense rank) + (1 - w) / (rrf_k + lexical rank).
+    """
+    if mode == "dense":
+        return [(c, c.score, c.score, None) for c in dense]
+    if mode == "lexical":
+        return [(c, c.score, None, c.score) for c in lexical]
+    table: dict[int, list[Any]] = {}
+    for rank, c in enumerate(dense, 1):
+        table[c.id] = [c, dense_weight / (rrf_k + rank), c.score, None]
+    for rank, c in enumerate(lexical, 1):
+        row = table.setdefault(c.id, [c, 0.0, None, None])
+        row[1] += (1.0 - dense_weight) / (rrf_k + rank)
+        row[3] = c.score
+    ranked = sorted(table.values(), key=lambda r: (-r[1], r[0].id))
+    # Scale so that first place in both lists scores 1.0.
+    top = dense_weight / (rrf_k + 1) + (1.0 - dense_weight) / (rrf_k + 1)
+    return [(r[0], r[1] / top, r[2], r[3]) for r in ranked]
+
+
+def to_hit(c: Candidate, score: float, dense: float | None, lexical: float | None) -> SearchHit:
+    """A store candidate as a search hit."""
+    p = c.payload
+    return SearchHit(
+        path=str(p.get("path", "")),
+        start_line=int(p.get("start_line", 1)),
+        end_line=int(p.get("end_line", 1)),
+        symbol=str(p.get("symbol", "")),
+        kind=str(p.get("kind", "")),
+        language=str(p.get("language", "")),
+        score=float(score),
+        snippet=str(p.get("snippet", "")),
+        dense_score=dense,
+        lexical_score=lexical,
+    )
+
+
+def match_paths(patterns: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """Indexed paths matching any of the gitignore-style globs (`src/**`, `*.go`, `lib/`)."""
+    spec = pathspec.GitIgnoreSpec.from_lines(list(patterns))
+    return [p for p in paths if spec.match_file(p)]

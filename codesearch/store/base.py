@@ -1,0 +1,79 @@
+"""The VectorStore protocol: what the indexer and search need from a store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from codesearch.lexical import SparseVector
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPoint:
+    """One unit as stored: id, dense vector, sparse lexical vector, payload."""
+
+    id: int
+    dense: npt.NDArray[np.float32]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFilter:
+    """Payload restrictions: each non-empty field must match one of its values."""
+
+    languages: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is restricted."""
+        return not (self.languages or self.kinds or self.paths)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A point returned by one retriever, with its score and payload."""
+
+    id: int
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class VectorStore(Protocol):
+    """Storage of dense + sparse vectors with payload filters."""
+
+    def upsert(self, points: Sequence[StoredPoint]) -> None:
+        """Insert or replace points by id."""
+        ...
+
+    def delete_paths(self, paths: Sequence[str]) -> None:
+        """Delete every point whose payload path is one of these."""
+        ...
+
+    def search(
+        self,
+        dense: npt.NDArray[np.float32] | None,
+        sparse: SparseVector | None,
+        limit: int,
+        flt: StoreFilter,
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """Top `limit` candidates from the dense and from the lexical retriever."""
+        ...
+
+    def count(self) -> int:
+        """Number of points stored."""
+        ...
+
+    def flush(self) -> None:
+        """Make every write so far durable."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release the store."""
+        ...

@@ -1,0 +1,149 @@
+"""The embedded default store: Qdrant Edge (qdrant-edge-py), in process.
+
+Only this module imports `qdrant_edge`; its errors become StoreError here.
+Qdrant Edge allows one open shard per directory, so the caller (codesearch.owner)
+makes sure a single process opens it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import qdrant_edge as qe
+
+from codesearch.errors import StoreError
+from codesearch.lexical import SparseVector
+from codesearch.store.base import Candidate, StoredPoint, StoreFilter
+
+DENSE = "dense"
+LEXICAL = "lex"
+_INDEXED_FIELDS = ("path", "language", "kind")
+
+
+def _conditions(flt: StoreFilter) -> qe.Filter | None:
+    must: list[Any] = []
+    for key, values in (("language", flt.languages), ("kind", flt.kinds), ("path", flt.paths)):
+        if values:
+            must.append(qe.FieldCondition(key=key, match=qe.MatchAny(any=list(values))))
+    return qe.Filter(must=must) if must else None
+
+
+class EdgeStore:
+    """A Qdrant Edge shard with a named dense vector and a sparse lexical vector."""
+
+    def __init__(self, path: Path, dimensions: int) -> None:
+        self._lock = threading.Lock()
+        self.dimensions = dimensions
+        try:
+            if (path / "segments").exists() or any(path.glob("*")):
+                self._shard = qe.EdgeShard.load(str(path))
+            else:
+                config = qe.EdgeConfig(
+                    vectors={DENSE: qe.EdgeVectorParams(size=dimensions, distance=qe.Distance.Cosine)},
+                    sparse_vectors={LEXICAL: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+                )
+                self._shard = qe.EdgeShard.create(str(path), config)
+                for name in _INDEXED_FIELDS:
+                    self._shard.update(
+                        qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
+                    )
+        except Exception as exc:  # qdrant_edge raises plain Exception subclasses
+            raise StoreError(f"could not open the index store at {path}: {exc}") from exc
+
+    def upsert(self, points: Sequence[StoredPoint]) -> None:
+        """Insert or replace points by id."""
+        if not points:
+            return
+        built = [
+            qe.Point(
+                p.id,
+                {
+                    DENSE: p.dense.tolist(),
+                    LEXICAL: qe.SparseVector(list(p.sparse.indices), list(p.sparse.values)),
+                },
+                p.payload,
+            )
+            for p in points
+        ]
+        self._update(qe.UpdateOperation.upsert_points(built))
+
+    def delete_paths(self, paths: Sequence[str]) -> None:
+        """Delete every point of these files."""
+        for start in range(0, len(paths), 512):
+            chunk = list(paths[start : start + 512])
+            flt = qe.Filter(must=[qe.FieldCondition(key="path", match=qe.MatchAny(any=chunk))])
+            self._update(qe.UpdateOperation.delete_points_by_filter(flt))
+
+    def _update(self, op: Any) -> None:
+        try:
+            with self._lock:
+                self._shard.update(op)
+        except Exception as exc:
+            raise StoreError(f"the index store refused a write: {exc}") from exc
+
+    def search(
+        self,
+        dense: npt.NDArray[np.float32] | None,
+        sparse: SparseVector | None,
+        limit: int,
+        flt: StoreFilter,
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """Top `limit` from each retriever, in one planned batch."""
+        cond = _conditions(flt)
+        requests: list[qe.QueryRequest] = []
+        kinds: list[str] = []
+        if dense is not None:
+            query = qe.Query.Nearest(dense.tolist(), using=DENSE)
+            requests.append(qe.QueryRequest(limit=limit, query=query, filter=cond, with_payload=True))
+            kinds.append("dense")
+        if sparse is not None and sparse.indices:
+            sv = qe.SparseVector(list(sparse.indices), list(sparse.values))
+            query = qe.Query.Nearest(sv, using=LEXICAL)
+            requests.append(qe.QueryRequest(limit=limit, query=query, filter=cond, with_payload=True))
+            kinds.append("lexical")
+        if not requests:
+            return [], []
+        try:
+            with self._lock:
+                answers = self._shard.query_batch(qe.QueryBatchRequest(requests))
+        except Exception as exc:
+            raise StoreError(f"the index store failed a search: {exc}") from exc
+        result: dict[str, list[Candidate]] = {"dense": [], "lexical": []}
+        for kind, points in zip(kinds, answers, strict=True):
+            result[kind] = [Candidate(int(p.id), float(p.score), dict(p.payload or {})) for p in points]
+        return result["dense"], result["lexical"]
+
+    def count(self) -> int:
+        """Number of points stored."""
+        try:
+            with self._lock:
+                return int(self._shard.count(qe.CountRequest(exact=True)))
+        except Exception as exc:
+            raise StoreError(f"the index store failed to count: {exc}") from exc
+
+    def optimize(self) -> None:
+        """Build the HNSW graph (blocks; minutes for 100k points on 2 cores)."""
+        with self._lock:
+            self._shard.optimize()
+
+    def flush(self) -> None:
+        """Make every write so far durable."""
+        try:
+            with self._lock:
+                self._shard.flush()
+        except Exception as exc:
+            raise StoreError(f"the index store failed to flush: {exc}") from exc
+
+    def close(self) -> None:
+        """Flush and release the shard (its directory lock too)."""
+        with self._lock:
+            try:
+                self._shard.flush()
+                self._shard.close()
+            except Exception as exc:
+                raise StoreError(f"the index store failed to close: {exc}") from exc

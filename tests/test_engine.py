@@ -1,0 +1,108 @@
+"""The engine end to end: real grammars, the real CPU model, the real Qdrant Edge store."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from codesearch import Engine, SearchFilters, load_settings
+
+
+def _open(root: Path, **overrides: object) -> Engine:
+    settings, _ = load_settings(root, overrides)
+    return Engine.open(root, settings, write=True)
+
+
+@pytest.fixture(scope="module")
+def indexed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import make_nasty_repo
+
+    root = make_nasty_repo(tmp_path_factory.mktemp("indexed") / "repo")
+    with _open(root) as engine:
+        engine.index()
+    return root
+
+
+def test_index_reports_units_and_skips(nasty_repo: Path) -> None:
+    with _open(nasty_repo) as engine:
+        report = engine.index()
+    assert report.files == 9
+    assert report.units_by_kind["method"] >= 10
+    assert report.units_by_kind["file"] == 9
+    assert set(report.units_by_language) >= {"python", "go", "javascript", "typescript", "rust", "java"}
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert reasons["src/blob.c"] == "binary"
+    assert reasons["web/vendor-bundle.js"].startswith("minified")
+    assert reasons[".env"] == "may hold secrets"
+    assert [w.path for w in report.warnings] == ["src/latin1.py"]
+    assert report.embedded > 0
+
+
+def test_query_finds_the_right_function(indexed_repo: Path) -> None:
+    with Engine.open(indexed_repo) as engine:
+        hits = engine.search("retry a failed upload with exponential backoff", k=5)
+        assert hits[0].symbol == "Uploader.upload_with_retry"
+        assert (hits[0].path, hits[0].start_line, hits[0].end_line) == ("src/net/upload.py", 18, 27)
+        go = engine.search("parse a date string in ISO format", k=3, filters=SearchFilters(languages=("go",)))
+        assert go and all(h.language == "go" for h in go)
+        assert go[0].symbol == "ParseISODate"
+        only_web = engine.search("event handler", k=10, filters=SearchFilters(paths=("web/**",)))
+        assert only_web and all(h.path.startswith("web/") for h in only_web)
+        methods = engine.search("cache", k=10, filters=SearchFilters(kinds=("method",)))
+        assert methods and all(h.kind == "method" for h in methods)
+        assert engine.search("x", filters=SearchFilters(paths=("nothing/**",))) == []
+
+
+def test_modes_each_answer(indexed_repo: Path) -> None:
+    with Engine.open(indexed_repo) as engine:
+        for mode in ("dense", "lexical", "hybrid"):
+            hits = engine.search("least recently used cache eviction", k=3, mode=mode)
+            assert hits and hits[0].path == "lib/lru.rs", mode
+
+
+def test_latin1_file_is_searchable(indexed_repo: Path) -> None:
+    with Engine.open(indexed_repo) as engine:
+        hits = engine.search("café price in euros", k=3, mode="lexical")
+    assert hits[0].path == "src/latin1.py"
+
+
+def test_incremental_reindex(nasty_repo: Path) -> None:
+    with _open(nasty_repo) as engine:
+        first = engine.index()
+        again = engine.index()
+        assert again.embedded == 0 and again.changed_files == 0 and again.units == first.units
+        upload = nasty_repo / "src" / "net" / "upload.py"
+        upload.write_text(upload.read_text().replace("def delete(self, key):", "def remove(self, key):"))
+        edited = engine.index()
+        assert edited.changed_files == 1
+        assert 1 <= edited.embedded <= 4  # the method, its class and file skeletons
+        assert any(h.symbol == "Uploader.remove" for h in engine.search("remove an object from the bucket"))
+        assert not any(h.symbol == "Uploader.delete" for h in engine.search("remove object bucket", k=50))
+        (nasty_repo / "lib" / "lru.rs").unlink()
+        gone = engine.index()
+        assert gone.deleted == 1
+        assert all(h.path != "lib/lru.rs" for h in engine.search("least recently used cache", k=50))
+        assert engine.status()["store_points"] == engine.status()["units"]
+
+
+def test_second_clone_reuses_the_embedding_cache(nasty_repo: Path, tmp_path: Path) -> None:
+    import shutil
+
+    with _open(nasty_repo) as engine:
+        engine.index()
+    clone = tmp_path / "clone"
+    shutil.copytree(nasty_repo, clone, symlinks=True, ignore=shutil.ignore_patterns(".codesearch"))
+    with _open(clone) as engine:
+        report = engine.index()
+    assert report.embedded == 0 and report.cached > 0 and report.units > 0
+
+
+def test_index_lives_where_git_does_not_see_it(nasty_repo: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(nasty_repo)], check=True)
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=nasty_repo, capture_output=True, text=True)
+    with _open(nasty_repo) as engine:
+        engine.index()
+    after = subprocess.run(["git", "status", "--porcelain"], cwd=nasty_repo, capture_output=True, text=True)
+    assert before.stdout == after.stdout

@@ -1,0 +1,39 @@
+"""Fusion of dense and lexical rankings (pure logic)."""
+
+from __future__ import annotations
+
+from codesearch.search import fuse, match_paths
+from codesearch.store.base import Candidate
+
+
+def _c(i: int, score: float) -> Candidate:
+    return Candidate(i, score, {"path": f"f{i}.py"})
+
+
+def test_hybrid_prefers_candidates_found_by_both() -> None:
+    dense = [_c(1, 0.9), _c(2, 0.8), _c(3, 0.7)]
+    lexical = [_c(3, 9.0), _c(4, 5.0)]
+    ranked = fuse(dense, lexical, mode="hybrid", dense_weight=0.5, rrf_k=60)
+    assert ranked[0][0].id == 3
+    assert ranked[0][2] == 0.7 and ranked[0][3] == 9.0
+
+
+def test_dense_weight_moves_the_balance() -> None:
+    dense = [_c(1, 0.9)]
+    lexical = [_c(2, 9.0)]
+    assert fuse(dense, lexical, mode="hybrid", dense_weight=0.8, rrf_k=60)[0][0].id == 1
+    assert fuse(dense, lexical, mode="hybrid", dense_weight=0.2, rrf_k=60)[0][0].id == 2
+
+
+def test_single_modes_keep_their_order() -> None:
+    dense = [_c(1, 0.9), _c(2, 0.5)]
+    lexical = [_c(2, 3.0)]
+    assert [r[0].id for r in fuse(dense, lexical, mode="dense", dense_weight=0.5, rrf_k=60)] == [1, 2]
+    assert [r[0].id for r in fuse(dense, lexical, mode="lexical", dense_weight=0.5, rrf_k=60)] == [2]
+
+
+def test_path_globs() -> None:
+    paths = ["src/a.py", "src/deep/b.go", "web/c.js", "README.md"]
+    assert match_paths(["src/**"], paths) == ["src/a.py", "src/deep/b.go"]
+    assert match_paths(["*.go"], paths) == ["src/deep/b.go"]
+    assert match_paths(["web/", "README.md"], paths) == ["web/c.js", "README.md"]
