@@ -30,7 +30,7 @@ from codesearch.indexer import Indexer, ProgressCallback
 from codesearch.lexical import query_vector
 from codesearch.models import IndexReport, SearchFilters, SearchHit
 from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
-from codesearch.search import MODES, fuse, match_paths, to_hit
+from codesearch.search import MODES, drop_shadowed_containers, fuse, match_paths, to_hit
 from codesearch.state import IndexState
 from codesearch.store.base import StoreFilter
 from codesearch.store.edge import EdgeStore
@@ -221,7 +221,8 @@ class Engine:
             dense_weight=self.settings.dense_weight,
             rrf_k=self.settings.rrf_k,
         )
-        return [to_hit(c, s, d, lx) for c, s, d, lx in ranked[:k]]
+        hits = [to_hit(c, s, d, lx) for c, s, d, lx in ranked]
+        return drop_shadowed_containers(hits)[:k]
 
     def status(self) -> dict[str, Any]:
         """What is indexed, how fresh, with which model, where, and how big."""

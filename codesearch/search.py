@@ -64,3 +64,19 @@ def match_paths(patterns: Sequence[str], paths: Sequence[str]) -> list[str]:
     """Indexed paths matching any of the gitignore-style globs (`src/**`, `*.go`, `lib/`)."""
     spec = pathspec.GitIgnoreSpec.from_lines(list(patterns))
     return [p for p in paths if spec.match_file(p)]
+
+
+def drop_shadowed_containers(hits: Sequence[SearchHit]) -> list[SearchHit]:
+    """Drop a hit (a class, a file) when a better-ranked hit lies inside it: the specific one is shown."""
+    kept: list[SearchHit] = []
+    for hit in hits:
+        shadowed = any(
+            k.path == hit.path
+            and hit.start_line <= k.start_line
+            and k.end_line <= hit.end_line
+            and (k.start_line, k.end_line) != (hit.start_line, hit.end_line)
+            for k in kept
+        )
+        if not shadowed:
+            kept.append(hit)
+    return kept

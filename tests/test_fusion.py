@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from codesearch.search import fuse, match_paths
+from codesearch.models import SearchHit
+from codesearch.search import drop_shadowed_containers, fuse, match_paths
 from codesearch.store.base import Candidate
 
 
@@ -37,3 +38,17 @@ def test_path_globs() -> None:
     assert match_paths(["src/**"], paths) == ["src/a.py", "src/deep/b.go"]
     assert match_paths(["*.go"], paths) == ["src/deep/b.go"]
     assert match_paths(["web/", "README.md"], paths) == ["web/c.js", "README.md"]
+
+
+def _hit(path: str, start: int, end: int, kind: str) -> SearchHit:
+    return SearchHit(path, start, end, f"{kind}@{start}", kind, "python", 1.0)
+
+
+def test_containers_ranked_below_their_own_member_are_dropped() -> None:
+    method = _hit("a.py", 10, 20, "method")
+    cls = _hit("a.py", 5, 40, "class")
+    file = _hit("a.py", 1, 90, "file")
+    other = _hit("b.py", 1, 9, "file")
+    assert drop_shadowed_containers([method, cls, other, file]) == [method, other]
+    # A container ranked above its member stays, and so does the member.
+    assert drop_shadowed_containers([cls, method]) == [cls, method]

@@ -42,7 +42,7 @@ class LocalEmbedder:
         threads: int = 0,
         max_tokens: int = 256,
         window_overlap: int = 32,
-        batch_tokens: int = 8192,
+        batch_tokens: int = 2048,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
