@@ -71,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print as one JSON object")
     _add_option_flags(p)
 
+    p = sub.add_parser("serve", help="start SGLang with Qwen3-Embedding on this machine's GPU")
+    p.add_argument("--model", help="model path or hub id (default Qwen/Qwen3-Embedding-4B)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 30000)")
+    p.add_argument("--mem-fraction", type=float, help="GPU memory share (default 0.8)")
+    p.add_argument("--print-command", action="store_true", help="print the command line and exit")
+    p.add_argument("extra", nargs="*", help="extra SGLang arguments (after --)")
+
     p = sub.add_parser("config", help="show resolved options and where each comes from")
     p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
     p.add_argument("--docs", action="store_true", help="print the table of every option")
@@ -90,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     out = Console(soft_wrap=True, highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        handler = {"index": _index, "query": _query, "status": _status, "config": _config}[args.command]
+        handler = {
+            "index": _index,
+            "query": _query,
+            "status": _status,
+            "config": _config,
+            "serve": _serve,
+        }[args.command]
         return handler(args, out, err)
     except CodesearchError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -162,6 +176,9 @@ def _progress_printer(err: Console) -> Any:
 
     def show(p: Progress) -> None:
         now = time.monotonic()
+        if p.phase.startswith("building"):
+            err.print(f"\n{p.phase} for {p.units_done} units; this takes a few minutes once")
+            return
         if p.phase != "done" and now - last[0] < (0.2 if err.is_terminal else 5.0):
             return
         last[0] = now
@@ -276,6 +293,39 @@ def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     out.print(f"size:       {info['size_bytes'] / 1e6:.1f} MB on disk")
     return 0
+
+
+def _serve(args: argparse.Namespace, out: Console, err: Console) -> int:
+    import shlex
+
+    from codesearch.embedding.sglang_launcher import ServerSettings, build_command, run_server
+
+    overrides = {
+        "model": args.model,
+        "serve_host": args.host,
+        "serve_port": args.port,
+        "serve_mem_fraction": args.mem_fraction,
+    }
+    settings, _ = load_settings(Path.cwd(), overrides)
+    server = ServerSettings(
+        model=settings.model,
+        host=settings.serve_host,
+        port=settings.serve_port,
+        context_length=settings.context_length,
+        mem_fraction_static=settings.serve_mem_fraction,
+        extra_args=tuple(settings.serve_args) + tuple(args.extra),
+    )
+    if args.print_command:
+        out.print(shlex.join(build_command(server)), markup=False)
+        return 0
+    err.print(f"starting SGLang with {server.model} on {server.url} (Ctrl-C stops it)…")
+
+    def ready(url: str) -> None:
+        err.print(
+            f"ready: index with `codesearch index --backend sglang --embed-url {url} --model {server.model}`"
+        )
+
+    return run_server(server, on_ready=ready)
 
 
 def _ago(seconds: float) -> str:

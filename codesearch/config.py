@@ -55,6 +55,22 @@ class Settings:
     api_key_env: str = _opt(
         "CODESEARCH_API_KEY", "Name of the environment variable holding the embedding server's API key."
     )
+    query_instruction: str = _opt(
+        "Given a code search query, retrieve the code snippet that answers it",
+        "Task text put before queries as `Instruct: {task}\\nQuery:{query}` (backend sglang; "
+        "documents get none).",
+    )
+    context_length: int = _opt(32_768, "Context length of the embedding server's model (backend sglang).")
+    tokenizer: str = _opt(
+        "", "tokenizer.json or model directory for counting tokens (backend sglang); empty = Qwen3's."
+    )
+    concurrency: int = _opt(4, "Embedding requests in flight (backend sglang).")
+    batch_tokens: int = _opt(32_768, "Tokens per embedding request (backend sglang).")
+    timeout: float = _opt(120.0, "Seconds to wait for one embedding request (backend sglang).")
+    serve_host: str = _opt("127.0.0.1", "Address `codesearch serve` binds SGLang to.")
+    serve_port: int = _opt(30_000, "Port `codesearch serve` starts SGLang on.")
+    serve_mem_fraction: float = _opt(0.8, "GPU memory share SGLang reserves (`--mem-fraction-static`).")
+    serve_args: list[str] = _opt([], "Extra arguments appended to the SGLang command line.")
     threads: int = _opt(0, "CPU threads for the local model; 0 = all cores.")
     max_file_bytes: int = _opt(1_048_576, "Files larger than this are skipped.")
     max_file_tokens: int = _opt(32_768, "Longest whole-file unit; longer files are split into parts.")
@@ -70,7 +86,9 @@ class Settings:
     rrf_k: int = _opt(60, "Rank constant of reciprocal-rank fusion.")
     batch_units: int = _opt(64, "Units embedded and written per batch while indexing.")
     hnsw_threshold: int = _opt(
-        100_000, "Build an HNSW graph once the index holds this many units (brute force is fast below)."
+        250_000,
+        "Build an HNSW graph at the end of an index run once the index holds this many units; "
+        "brute force answers in tens of ms below that.",
     )
 
     def resolved_index_dir(self, root: Path) -> Path:

@@ -26,7 +26,7 @@ from codesearch.errors import (
     IndexBusyError,
     IndexNotFoundError,
 )
-from codesearch.indexer import Indexer, ProgressCallback
+from codesearch.indexer import Indexer, Progress, ProgressCallback
 from codesearch.lexical import query_vector
 from codesearch.models import IndexReport, SearchFilters, SearchHit
 from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
@@ -165,13 +165,18 @@ class Engine:
             batch_units=self.settings.batch_units,
         )
         report = indexer.run(progress)
-        self._maybe_build_hnsw(store, state)
+        self._maybe_build_hnsw(store, state, progress)
         return report
 
-    def _maybe_build_hnsw(self, store: EdgeStore, state: IndexState) -> None:
+    def _maybe_build_hnsw(
+        self, store: EdgeStore, state: IndexState, progress: ProgressCallback | None
+    ) -> None:
+        """Build the HNSW graph once brute force gets slow, and again after the index grew by 20%."""
         count = store.count()
         done = int(state.get_meta("hnsw_points") or 0)
         if count >= self.settings.hnsw_threshold and count > done * 1.2:
+            if progress:
+                progress(Progress("building the search graph (HNSW)", units_done=count))
             store.optimize()
             state.set_meta(hnsw_points=str(count))
 
@@ -238,6 +243,10 @@ class Engine:
             "indexed": False,
         }
         directory = self.model_dir
+        others = self.index_dir / "indexes"
+        info["other_indexes"] = (
+            sorted(p.name for p in others.iterdir() if p.name != directory.name) if others.is_dir() else []
+        )
         if not (directory / "state.sqlite").exists():
             return info
         store, state = self._open_store(create=False)
@@ -255,9 +264,6 @@ class Engine:
             age_seconds=round(time.time() - float(last), 1) if last else None,
             complete=state.get_meta("run") == "complete",
             size_bytes=_dir_size(directory),
-            other_indexes=sorted(
-                p.name for p in (self.index_dir / "indexes").iterdir() if p.name != directory.name
-            ),
         )
         return info
 

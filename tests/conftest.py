@@ -13,14 +13,13 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No CODESEARCH_* from the caller; user config and caches in temp dirs."""
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No CODESEARCH_* from the caller; user config and the embedding cache in this test's temp dir."""
     for key in list(os.environ):
         if key.startswith("CODESEARCH_"):
             monkeypatch.delenv(key)
-    base = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "xdg-config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     yield
 
 

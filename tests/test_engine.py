@@ -19,8 +19,10 @@ def _open(root: Path, **overrides: object) -> Engine:
 def indexed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from conftest import make_nasty_repo
 
-    root = make_nasty_repo(tmp_path_factory.mktemp("indexed") / "repo")
-    with _open(root) as engine:
+    base = tmp_path_factory.mktemp("indexed")
+    root = make_nasty_repo(base / "repo")
+    # Module-scoped: runs before the per-test environment, so name the cache explicitly.
+    with _open(root, cache_dir=str(base / "cache")) as engine:
         engine.index()
     return root
 

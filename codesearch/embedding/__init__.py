@@ -26,6 +26,12 @@ def make_embedder(settings: Settings) -> Embedder:
             model=settings.model,
             dimensions=settings.dimensions or None,
             api_key=os.environ.get(settings.api_key_env) or None,
+            query_instruction=settings.query_instruction,
+            context_length=settings.context_length,
+            tokenizer=settings.tokenizer or None,
+            concurrency=settings.concurrency,
+            batch_tokens=settings.batch_tokens,
+            timeout=settings.timeout,
         )
     raise ConfigError(f"unknown backend {settings.backend!r}; use local or sglang")
 
