@@ -37,6 +37,13 @@ def _add_option_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dimensions", type=int, help="vector size asked of the server")
     g.add_argument("--threads", type=int, help="CPU threads for the local model")
     g.add_argument("--exclude", action="append", help="extra gitignore-style pattern to leave out")
+    g.add_argument("--store", choices=("edge", "qdrant"), help="vector store (default: embedded edge)")
+    g.add_argument("--qdrant-url", help="Qdrant server URL (store qdrant)")
+    g.add_argument("--qdrant-path", help="qdrant-client local-mode directory (tests and demos)")
+    g.add_argument("--qdrant-collection", help="Qdrant collection name")
+    g.add_argument(
+        "--all-repositories", action="store_true", default=None, help="search every repository in Qdrant"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print as one JSON object")
     _add_option_flags(p)
 
+    for name, text in (
+        ("export", "copy the embedded index to a Qdrant server (--qdrant-url) without re-embedding"),
+        ("import", "copy this repository's index from a Qdrant server into the embedded store"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+        p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        _add_option_flags(p)
+
     p = sub.add_parser("serve", help="start SGLang with Qwen3-Embedding on this machine's GPU")
     p.add_argument("--model", help="model path or hub id (default Qwen/Qwen3-Embedding-4B)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -88,7 +104,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ("index_dir", "backend", "embed_url", "model", "dimensions", "threads", "exclude")
+    keys = (
+        "index_dir",
+        "backend",
+        "embed_url",
+        "model",
+        "dimensions",
+        "threads",
+        "exclude",
+        "store",
+        "qdrant_url",
+        "qdrant_path",
+        "qdrant_collection",
+        "all_repositories",
+    )
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
@@ -104,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             "status": _status,
             "config": _config,
             "serve": _serve,
+            "export": _move,
+            "import": _move,
         }[args.command]
         return handler(args, out, err)
     except CodesearchError as exc:
@@ -293,6 +324,34 @@ def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     out.print(f"size:       {info['size_bytes'] / 1e6:.1f} MB on disk")
     return 0
+
+
+def _move(args: argparse.Namespace, out: Console, err: Console) -> int:
+    import dataclasses
+
+    root = _root(args.path)
+    settings, _ = load_settings(root, _overrides(args))
+    server = dataclasses.replace(settings, store="qdrant", all_repositories=False)
+    embedded = dataclasses.replace(settings, store="edge")
+    source, destination = (embedded, server) if args.command == "export" else (server, embedded)
+    with Engine.open(root, settings, write=True) as engine:
+        result = engine.move_index(source, destination, progress=None if args.json else _count_printer(err))
+    if args.json:
+        out.print_json(json.dumps(result))
+    else:
+        out.print(
+            f"{args.command}ed {result['points']} units without re-embedding; "
+            f"{result['files_current']} files match the working tree, "
+            f"{result['files_stale']} differ and will be re-indexed by the next `codesearch index`"
+        )
+    return 0
+
+
+def _count_printer(err: Console) -> Any:
+    def show(done: int) -> None:
+        err.print(f"copied {done} units…")
+
+    return show
 
 
 def _serve(args: argparse.Namespace, out: Console, err: Console) -> int:

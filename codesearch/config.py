@@ -72,6 +72,38 @@ class Settings:
     serve_mem_fraction: float = _opt(0.8, "GPU memory share SGLang reserves (`--mem-fraction-static`).")
     serve_args: list[str] = _opt([], "Extra arguments appended to the SGLang command line.")
     threads: int = _opt(0, "CPU threads for the local model; 0 = all cores.")
+    store: str = _opt(
+        "edge",
+        "Vector store: `edge` (embedded Qdrant Edge) or `qdrant` (a server or cluster at `qdrant_url`, "
+        "or qdrant-client local mode at `qdrant_path`). See qdrant.md.",
+        ("edge", "qdrant"),
+    )
+    qdrant_url: str = _opt("", "Qdrant server URL; `https://` turns TLS on.")
+    qdrant_path: str = _opt(
+        "", "qdrant-client local mode directory: tests and small demos only (~200 upserts/s)."
+    )
+    qdrant_api_key_env: str = _opt(
+        "QDRANT_API_KEY", "Name of the environment variable holding the Qdrant API key."
+    )
+    qdrant_collection: str = _opt(
+        "", "Collection name; empty = `cs-<model>-<dimensions>`, shared by repositories."
+    )
+    qdrant_repository: str = _opt(
+        "", "This repository's name in a shared collection; empty = its `origin` URL, else its path."
+    )
+    all_repositories: bool = _opt(
+        False, "Search every repository in the Qdrant collection, not only this one."
+    )
+    qdrant_prefer_grpc: bool = _opt(True, "Talk gRPC to the Qdrant server (REST when gRPC is unreachable).")
+    qdrant_timeout: float = _opt(30.0, "Seconds for one Qdrant request.")
+    qdrant_retries: int = _opt(3, "Retries of a timed-out or 429/502/503/504 Qdrant request, with backoff.")
+    qdrant_shards: int = _opt(0, "`shard_number` of a new collection; 0 = server default.")
+    qdrant_replicas: int = _opt(0, "`replication_factor` of a new collection; 0 = server default.")
+    qdrant_write_consistency: int = _opt(0, "`write_consistency_factor` of a new collection; 0 = default.")
+    qdrant_on_disk: bool = _opt(False, "Keep a new collection's original vectors and sparse index on disk.")
+    qdrant_quantization: str = _opt(
+        "", "`int8`: scalar quantisation of a new collection's dense vectors; empty = none.", ("", "int8")
+    )
     max_file_bytes: int = _opt(1_048_576, "Files larger than this are skipped.")
     max_file_tokens: int = _opt(32_768, "Longest whole-file unit; longer files are split into parts.")
     exclude: list[str] = _opt([], "Extra gitignore-style patterns to leave out of the index.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,11 +30,12 @@ from codesearch.errors import (
 from codesearch.indexer import Indexer, Progress, ProgressCallback
 from codesearch.lexical import query_vector
 from codesearch.models import IndexReport, SearchFilters, SearchHit
+from codesearch.moving import move_points
 from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
 from codesearch.search import MODES, drop_shadowed_containers, fuse, match_paths, to_hit
 from codesearch.state import IndexState
+from codesearch.store import VectorStore, open_store, store_tag
 from codesearch.store.base import StoreFilter
-from codesearch.store.edge import EdgeStore
 
 _GITIGNORE = "# Created by codesearch: the index is not part of the repository.\n*\n"
 
@@ -57,7 +59,7 @@ class Engine:
         self._embedder = embedder
         self._lock = OwnerLock(self._prepare_dir())
         self._server: OwnerServer | None = None
-        self._store: EdgeStore | None = None
+        self._store: VectorStore | None = None
         self._state: IndexState | None = None
         self._cache: EmbeddingCache | None = None
         self.owner = False
@@ -114,9 +116,12 @@ class Engine:
 
     @property
     def model_dir(self) -> Path:
-        """Directory of the index built with the configured model and dimensions."""
+        """Directory of the index built with the configured model, dimensions and store."""
+        return self._dir_for(self.settings)
+
+    def _dir_for(self, settings: Settings) -> Path:
         model_id, dims = self._identity()
-        return self.index_dir / "indexes" / index_slug(model_id, dims)
+        return self.index_dir / "indexes" / (index_slug(model_id, dims) + store_tag(settings))
 
     def embedder(self) -> Embedder:
         """The embedder, loaded on first use."""
@@ -124,19 +129,20 @@ class Engine:
             self._embedder = make_embedder(self.settings)
         return self._embedder
 
-    def _open_store(self, create: bool) -> tuple[EdgeStore, IndexState]:
+    def _open_store(self, create: bool) -> tuple[VectorStore, IndexState]:
         if self._store is None or self._state is None:
             directory = self.model_dir
             if not (directory / "state.sqlite").exists() and not create:
                 raise IndexNotFoundError(
                     f"no index of {self.root} for model {self._identity()[0]} yet; run `codesearch index`"
                 )
-            (directory / "store").mkdir(parents=True, exist_ok=True)
-            self._state = IndexState(directory / "state.sqlite")
+            directory.mkdir(parents=True, exist_ok=True)
             model_id, dims = self._identity()
+            # The store first: a server that does not answer leaves nothing recorded.
+            self._store = open_store(self.settings, directory, self.root, model_id, dims)
+            self._state = IndexState(directory / "state.sqlite")
             if self._state.get_meta("model") is None:
                 self._state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
-            self._store = EdgeStore(directory / "store", dims)
         return self._store, self._state
 
     def _cache_for(self) -> EmbeddingCache:
@@ -169,9 +175,16 @@ class Engine:
         return report
 
     def _maybe_build_hnsw(
-        self, store: EdgeStore, state: IndexState, progress: ProgressCallback | None
+        self, store: VectorStore, state: IndexState, progress: ProgressCallback | None
     ) -> None:
-        """Build the HNSW graph once brute force gets slow, and again after the index grew by 20%."""
+        """Build the HNSW graph once brute force gets slow, and again after the index grew by 20%.
+
+        Only the embedded store needs this: a Qdrant server builds its graph itself.
+        """
+        from codesearch.store.edge import EdgeStore
+
+        if not isinstance(store, EdgeStore):
+            return
         count = store.count()
         done = int(state.get_meta("hnsw_points") or 0)
         if count >= self.settings.hnsw_threshold and count > done * 1.2:
@@ -229,6 +242,34 @@ class Engine:
         hits = [to_hit(c, s, d, lx) for c, s, d, lx in ranked]
         return drop_shadowed_containers(hits)[:k]
 
+    def move_index(
+        self, source: Settings, destination: Settings, progress: Callable[[int], None] | None = None
+    ) -> dict[str, int]:
+        """Copy this repository's index from one store to another (export/import); embeds nothing."""
+        if not self.owner:
+            raise IndexBusyError("another codesearch process owns this index; try again when it is done")
+        src_dir, dst_dir = self._dir_for(source), self._dir_for(destination)
+        if src_dir == dst_dir:
+            raise ConfigError("the source and destination of the move are the same store")
+        if not (src_dir / "state.sqlite").exists() and source.store == "edge":
+            raise IndexNotFoundError(f"no embedded index of {self.root} yet; run `codesearch index`")
+        model_id, dims = self._identity()
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        src = open_store(source, src_dir, self.root, model_id, dims)
+        try:
+            dst = open_store(destination, dst_dir, self.root, model_id, dims)
+            try:
+                state = IndexState(dst_dir / "state.sqlite")
+                try:
+                    state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
+                    return move_points(self.root, src, dst, state, progress)
+                finally:
+                    state.close()
+            finally:
+                dst.close()
+        finally:
+            src.close()
+
     def status(self) -> dict[str, Any]:
         """What is indexed, how fresh, with which model, where, and how big."""
         if not self.owner:
@@ -240,6 +281,9 @@ class Engine:
             "backend": self.settings.backend,
             "model": model_id,
             "dimensions": dims,
+            "store": self.settings.store
+            if self.settings.store == "edge"
+            else f"qdrant {self.settings.qdrant_url or self.settings.qdrant_path}",
             "indexed": False,
         }
         directory = self.model_dir

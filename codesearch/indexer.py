@@ -72,7 +72,8 @@ def decode_source(data: bytes) -> tuple[bytes, bool]:
         return data.decode("latin-1").encode("utf-8"), True
 
 
-def _payload(unit: CodeUnit, text_hash: str) -> dict[str, object]:
+def unit_payload(unit: CodeUnit, text_hash: str, file_hash: str) -> dict[str, object]:
+    """What the store keeps with a unit: where it is, what it is, a snippet, and hashes."""
     lines = unit.text.splitlines()
     snippet = "\n".join(lines[:SNIPPET_LINES])[:2000]
     return {
@@ -88,6 +89,7 @@ def _payload(unit: CodeUnit, text_hash: str) -> dict[str, object]:
         "end_byte": unit.end_byte,
         "signature": unit.signature,
         "content_hash": text_hash,
+        "file_hash": file_hash,
         "snippet": snippet,
     }
 
@@ -285,7 +287,7 @@ class Indexer:
             vectors.update(new)
             report.embedded += len(missing)
         points: list[StoredPoint] = []
-        for plans in plans_per_file:
+        for item, plans in zip(batch, plans_per_file, strict=True):
             unit_vecs: list[Vectors | None] = [None] * len(plans)
             for i in range(len(plans) - 1, -1, -1):  # children come after their parent
                 parts = [vectors[plans[i].text_hash]] if plans[i].text_hash in vectors else []
@@ -301,7 +303,7 @@ class Indexer:
                         point_id(unit.path, unit.key),
                         vec,
                         document_vector(lexical_text(unit)),
-                        _payload(unit, plan.text_hash),
+                        unit_payload(unit, plan.text_hash, item.file_hash),
                     )
                 )
         return points

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,6 +68,10 @@ class VectorStore(Protocol):
 
     def count(self) -> int:
         """Number of points stored."""
+        ...
+
+    def iter_points(self, batch: int = 256) -> Iterator[StoredPoint]:
+        """Every point with its vectors and payload (for export)."""
         ...
 
     def flush(self) -> None:

@@ -8,7 +8,7 @@ makes sure a single process opens it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,29 @@ class EdgeStore:
                 return int(self._shard.count(qe.CountRequest(exact=True)))
         except Exception as exc:
             raise StoreError(f"the index store failed to count: {exc}") from exc
+
+    def iter_points(self, batch: int = 256) -> Iterator[StoredPoint]:
+        """Every point with its vectors and payload, page by page (for export)."""
+        offset: Any = None
+        while True:
+            request = qe.ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=True)
+            try:
+                with self._lock:
+                    records, offset = self._shard.scroll(request)
+            except Exception as exc:
+                raise StoreError(f"the index store failed to read points: {exc}") from exc
+            for record in records:
+                vectors = record.vector if isinstance(record.vector, dict) else {}
+                lex = vectors.get(LEXICAL)
+                sparse = (
+                    SparseVector(tuple(lex.indices), tuple(lex.values))
+                    if isinstance(lex, qe.SparseVector)
+                    else SparseVector((), ())
+                )
+                dense = np.asarray(vectors.get(DENSE, []), dtype=np.float32)
+                yield StoredPoint(int(record.id), dense, sparse, dict(record.payload or {}))
+            if offset is None:
+                return
 
     def optimize(self) -> None:
         """Build the HNSW graph (blocks; minutes for 100k points on 2 cores)."""
