@@ -168,12 +168,31 @@ def skip_reason_for_content(data: bytes, language: str) -> str | None:
     return None
 
 
+def under(path: str, targets: Iterable[str]) -> bool:
+    """Whether a relative path is one of the targets or inside one ("" is the whole tree)."""
+    return any(not t or path == t or path.startswith(t + "/") for t in targets)
+
+
 def discover(
-    root: Path, exclude: Iterable[str] = (), max_file_bytes: int = 1_048_576, include_secrets: bool = False
+    root: Path,
+    exclude: Iterable[str] = (),
+    max_file_bytes: int = 1_048_576,
+    include_secrets: bool = False,
+    only: Iterable[str] | None = None,
 ) -> Discovery:
-    """Walk `root` and sort its files into indexable and skipped."""
+    """Walk `root` and sort its files into indexable and skipped.
+
+    With `only` (relative paths of files or directories), just those parts of the
+    tree are looked at, with the ignore rules of their parent directories applied.
+    """
     result = Discovery()
     rules = _IgnoreRules(root, exclude)
+    targets = None if only is None else sorted({t.strip("/") for t in only})
+
+    def wanted(rel: str, is_dir: bool) -> bool:
+        if targets is None or under(rel, targets):
+            return True
+        return is_dir and any(t.startswith(rel + "/") for t in targets)
 
     def walk(abs_dir: Path, rel_dir: str) -> None:
         pushed = rules.push_dir(rel_dir, abs_dir)
@@ -185,6 +204,8 @@ def discover(
                 return
             for entry in entries:
                 rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if targets is not None and not wanted(rel, entry.is_dir(follow_symlinks=False)):
+                    continue
                 try:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:

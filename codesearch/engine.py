@@ -12,8 +12,9 @@ searches and status requests to the owner instead.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -155,6 +156,14 @@ class Engine:
 
     def index(self, progress: ProgressCallback | None = None) -> IndexReport:
         """Bring the index up to date with the files under the root."""
+        return self._run(progress, None)
+
+    def update(self, paths: Iterable[str], progress: ProgressCallback | None = None) -> IndexReport:
+        """Bring just these paths up to date (relative files or directories, created, changed or gone)."""
+        rel = [p.replace(os.sep, "/").strip("/") for p in paths]
+        return self._run(progress, [p for p in rel if p and not p.startswith("..")])
+
+    def _run(self, progress: ProgressCallback | None, only: list[str] | None) -> IndexReport:
         if not self.owner:
             raise IndexBusyError("this engine does not own the index; open it with write=True")
         store, state = self._open_store(create=True)
@@ -170,7 +179,7 @@ class Engine:
             include_secrets=self.settings.include_secrets,
             batch_units=self.settings.batch_units,
         )
-        report = indexer.run(progress)
+        report = indexer.run(progress, only)
         self._maybe_build_hnsw(store, state, progress)
         return report
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from codesearch.cache import EmbeddingCache
-from codesearch.discover import FileEntry, discover, skip_reason_for_content
+from codesearch.discover import FileEntry, discover, skip_reason_for_content, under
 from codesearch.embedding.base import Embedder, Vectors, normalize_rows
 from codesearch.errors import CodesearchError
 from codesearch.lexical import document_vector
@@ -136,13 +136,17 @@ class Indexer:
             self._embedder = self._embedder_factory()
         return self._embedder
 
-    def discover(self) -> tuple[list[FileEntry], list[SkippedFile]]:
-        """Files to index and files passed over, by discovery rules."""
-        found = discover(self.root, self._exclude, self._max_file_bytes, self._include_secrets)
+    def discover(self, only: Sequence[str] | None = None) -> tuple[list[FileEntry], list[SkippedFile]]:
+        """Files to index and files passed over, by discovery rules (only under `only`, if given)."""
+        found = discover(self.root, self._exclude, self._max_file_bytes, self._include_secrets, only)
         return found.files, found.skipped
 
-    def run(self, progress: ProgressCallback | None = None) -> IndexReport:
-        """Index what changed since the last run; resume a killed run."""
+    def run(self, progress: ProgressCallback | None = None, only: Sequence[str] | None = None) -> IndexReport:
+        """Index what changed since the last run; resume a killed run.
+
+        With `only` (relative paths of files or directories, existing or not), just
+        those paths are brought up to date: the watcher's quick update.
+        """
         started = time.perf_counter()
         report = IndexReport()
         timings = {"discover": 0.0, "read": 0.0, "parse": 0.0, "embed": 0.0, "store": 0.0}
@@ -156,13 +160,13 @@ class Indexer:
             self._state.clear_pending(pending)
 
         t = time.perf_counter()
-        entries, skipped = self.discover()
+        entries, skipped = self.discover(only)
         report.skipped.extend(skipped)
         known = self._state.files()
         timings["discover"] = time.perf_counter() - t
 
         present = {e.path for e in entries}
-        removed = sorted(p for p in known if p not in present)
+        removed = sorted(p for p in known if p not in present and (only is None or under(p, only)))
         if removed:
             t = time.perf_counter()
             self._state.mark_pending(removed)

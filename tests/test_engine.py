@@ -108,3 +108,26 @@ def test_index_lives_where_git_does_not_see_it(nasty_repo: Path) -> None:
         engine.index()
     after = subprocess.run(["git", "status", "--porcelain"], cwd=nasty_repo, capture_output=True, text=True)
     assert before.stdout == after.stdout
+
+
+def test_update_checks_only_the_given_paths(nasty_repo: Path) -> None:
+    with _open(nasty_repo) as engine:
+        first = engine.index()
+        (nasty_repo / "src" / "net" / "ping.py").write_text("def ping_host(host):\n    return host.ping()\n")
+        # A change elsewhere that update() is not told about stays unseen until a full index.
+        (nasty_repo / "web" / "extra.js").write_text("export function untold() { return 1; }\n")
+        report = engine.update(["src/net/ping.py"])
+        assert report.changed_files == 1 and report.units == first.units + 2
+        assert engine.search("ping a host", k=1)[0].path == "src/net/ping.py"
+        # A directory moved away: every file under the old path goes, the new path comes.
+        (nasty_repo / "src" / "net").rename(nasty_repo / "src" / "network")
+        moved = engine.update(["src/net", "src/network"])
+        assert moved.deleted == 2 and moved.changed_files == 2  # re-embedded: the path is in the text
+        hit = engine.search("retry a failed upload with exponential backoff", k=1)[0]
+        assert hit.path == "src/network/upload.py"
+        # Ignored and unknown paths are no-ops.
+        (nasty_repo / "ignored_dir" / "y.py").write_text("def nope():\n    pass\n")
+        noop = engine.update(["ignored_dir/y.py", "does/not/exist.py", "../outside"])
+        assert noop.changed_files == 0 and noop.deleted == 0
+        full = engine.index()
+        assert full.changed_files == 1  # web/extra.js
