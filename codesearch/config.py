@@ -116,6 +116,11 @@ class Settings:
     k: int = _opt(10, "Number of results.")
     dense_weight: float = _opt(0.5, "Weight of the dense ranking in hybrid fusion (lexical gets 1 - this).")
     rrf_k: int = _opt(60, "Rank constant of reciprocal-rank fusion.")
+    fusion: str = _opt(
+        "score",
+        "Hybrid fusion: `rrf` (weighted reciprocal rank) or `score` (weighted min-max-normalised scores).",
+        ("rrf", "score"),
+    )
     batch_units: int = _opt(64, "Units embedded and written per batch while indexing.")
     hnsw_threshold: int = _opt(
         250_000,

@@ -247,6 +247,7 @@ class Engine:
             mode=mode,
             dense_weight=self.settings.dense_weight,
             rrf_k=self.settings.rrf_k,
+            fusion=self.settings.fusion,
         )
         hits = [to_hit(c, s, d, lx) for c, s, d, lx in ranked]
         return drop_shadowed_containers(hits)[:k]

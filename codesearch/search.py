@@ -20,16 +20,21 @@ def fuse(
     mode: str,
     dense_weight: float,
     rrf_k: int,
+    fusion: str = "rrf",
 ) -> list[tuple[Candidate, float, float | None, float | None]]:
     """Rank candidates: (candidate, fused score, dense score, lexical score), best first.
 
-    Hybrid uses weighted reciprocal-rank fusion: a candidate's score is
-    w / (rrf_k + dense rank) + (1 - w) / (rrf_k + lexical rank).
+    Hybrid fusion `rrf` (weighted reciprocal rank): a candidate scores
+    w / (rrf_k + dense rank) + (1 - w) / (rrf_k + lexical rank). Fusion `score`:
+    each list's scores are min-max normalised over its candidates, then
+    w * dense + (1 - w) * lexical (a list that missed the candidate adds 0).
     """
     if mode == "dense":
         return [(c, c.score, c.score, None) for c in dense]
     if mode == "lexical":
         return [(c, c.score, None, c.score) for c in lexical]
+    if fusion == "score":
+        return _score_fusion(dense, lexical, dense_weight)
     table: dict[int, list[Any]] = {}
     for rank, c in enumerate(dense, 1):
         table[c.id] = [c, dense_weight / (rrf_k + rank), c.score, None]
@@ -41,6 +46,30 @@ def fuse(
     # Scale so that first place in both lists scores 1.0.
     top = dense_weight / (rrf_k + 1) + (1.0 - dense_weight) / (rrf_k + 1)
     return [(r[0], r[1] / top, r[2], r[3]) for r in ranked]
+
+
+def _normalised(cands: Sequence[Candidate]) -> dict[int, float]:
+    if not cands:
+        return {}
+    hi = max(c.score for c in cands)
+    lo = min(c.score for c in cands)
+    span = hi - lo
+    return {c.id: (c.score - lo) / span if span > 0 else 1.0 for c in cands}
+
+
+def _score_fusion(
+    dense: Sequence[Candidate], lexical: Sequence[Candidate], w: float
+) -> list[tuple[Candidate, float, float | None, float | None]]:
+    nd, nl = _normalised(dense), _normalised(lexical)
+    table: dict[int, list[Any]] = {}
+    for c in dense:
+        table[c.id] = [c, w * nd[c.id], c.score, None]
+    for c in lexical:
+        row = table.setdefault(c.id, [c, 0.0, None, None])
+        row[1] += (1.0 - w) * nl[c.id]
+        row[3] = c.score
+    ranked = sorted(table.values(), key=lambda r: (-r[1], r[0].id))
+    return [(r[0], r[1], r[2], r[3]) for r in ranked]
 
 
 def to_hit(c: Candidate, score: float, dense: float | None, lexical: float | None) -> SearchHit:

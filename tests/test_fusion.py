@@ -52,3 +52,13 @@ def test_containers_ranked_below_their_own_member_are_dropped() -> None:
     assert drop_shadowed_containers([method, cls, other, file]) == [method, other]
     # A container ranked above its member stays, and so does the member.
     assert drop_shadowed_containers([cls, method]) == [cls, method]
+
+
+def test_score_fusion_weighs_normalised_scores() -> None:
+    dense = [_c(1, 0.90), _c(2, 0.89), _c(3, 0.50)]
+    lexical = [_c(2, 10.0), _c(4, 9.0), _c(1, 1.0)]
+    ranked = fuse(dense, lexical, mode="hybrid", dense_weight=0.5, rrf_k=60, fusion="score")
+    scores = {r[0].id: round(r[1], 3) for r in ranked}
+    # 2: 0.5 * (0.39 / 0.40) + 0.5 * 1.0; 1: 0.5 * 1.0 + 0.5 * 0.0; 4: 0.5 * (8 / 9)
+    assert [r[0].id for r in ranked] == [2, 1, 4, 3]
+    assert scores[2] == 0.988 and scores[1] == 0.5 and scores[3] == 0.0
