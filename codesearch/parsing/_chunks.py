@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -42,9 +43,9 @@ def file_units(
         end_line = 1 + source.count(b"\n", 0, len(source) - 1)
         return [CodeUnit(path, language, "file", name, path, 1, end_line, 0, len(source), text)]
     limit = _byte_limit(max_file_tokens)
-    boundaries = sorted({source.rfind(b"\n", 0, start) + 1 for start in top_level_starts} | {0, len(source)})
+    boundaries = _line_starts(source, top_level_starts)
     pieces: list[tuple[int, int]] = []
-    for start, end in zip(boundaries, boundaries[1:], strict=False):
+    for start, end in itertools.pairwise(boundaries):
         pieces.extend(_split_lines(source, start, end, limit))
     units: list[CodeUnit] = []
     for start, end, start_line, end_line in _with_lines(source, _pack(pieces, limit)):
@@ -115,6 +116,20 @@ def _byte_limit(max_file_tokens: int) -> int:
 def _title(text: str) -> str:
     first = text.lstrip("\n").split("\n", 1)[0]
     return first.lstrip("#").strip()[:200] if first.startswith("#") else ""
+
+
+def _line_starts(source: bytes, offsets: list[int]) -> list[int]:
+    """Start of the line holding each offset, plus 0 and the end, sorted, unique."""
+    starts = {0, len(source)}
+    line_start = 0
+    searched = 0
+    for offset in sorted(offsets):
+        newline = source.rfind(b"\n", searched, offset)
+        if newline >= 0:
+            line_start = newline + 1
+        searched = max(searched, offset)
+        starts.add(line_start)
+    return sorted(starts)
 
 
 def _line_spans(source: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:

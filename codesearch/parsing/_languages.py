@@ -29,13 +29,17 @@ class LanguageSpec:
     #: `method_separators` makes a method.
     scope_separators: tuple[str, ...] = ()
     method_separators: tuple[str, ...] = ()
+    #: Whether a body's first string is the definition's doc (Python).
+    docstrings: bool = False
 
 
 _JS_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_declaration"})
 _TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration", "expression_statement"}
 
 SPECS: dict[str, LanguageSpec] = {
-    "python": LanguageSpec("tree_sitter_python", wrappers=frozenset({"decorated_definition"})),
+    "python": LanguageSpec(
+        "tree_sitter_python", wrappers=frozenset({"decorated_definition"}), docstrings=True
+    ),
     "javascript": LanguageSpec("tree_sitter_javascript", wrappers=_JS_WRAPPERS),
     "typescript": LanguageSpec(
         "tree_sitter_typescript",

@@ -9,6 +9,11 @@ from codesearch.parsing._chunks import SECTION_MIN_TOKENS, estimate_tokens, file
 from codesearch.parsing._languages import SPECS, TEXT, is_markdown
 from codesearch.parsing._units import definition_units
 
+#: Files over this size whose lines average over MINIFIED_LINE_BYTES are
+#: treated as minified: file parts only.
+MINIFIED_MIN_BYTES = 256 * 1024
+MINIFIED_LINE_BYTES = 1000
+
 
 def parse_file(path: str, source: bytes, language: str, *, max_file_tokens: int = 32768) -> ParsedFile:
     """Split one file into units: its definitions and the file itself.
@@ -40,10 +45,21 @@ def _parse(path: str, source: bytes, language: str, max_file_tokens: int) -> Par
         if estimate_tokens(text) > SECTION_MIN_TOKENS:
             units += section_units(path, source, is_markdown(path), max_file_tokens)
         return ParsedFile(path, language, _ordered(units))
+    if _minified(source):
+        # Huge lines are generated or minified code: no useful definitions,
+        # and tree-sitter queries slow down badly on such dense trees.
+        return ParsedFile(
+            path, language, _ordered(file_units(path, language, source, text, [], max_file_tokens))
+        )
     tree = _treesitter.parse(source, language, top_level=too_long)
     units = definition_units(path, language, source, tree.definitions, SPECS[language])
     units += file_units(path, language, source, text, tree.top_level_starts, max_file_tokens)
     return ParsedFile(path, language, _ordered(units), tree.syntax_errors)
+
+
+def _minified(source: bytes) -> bool:
+    """Large and with lines over MINIFIED_LINE_BYTES long on average."""
+    return len(source) > MINIFIED_MIN_BYTES and source.count(b"\n") < len(source) // MINIFIED_LINE_BYTES
 
 
 def _ordered(units: list[CodeUnit]) -> tuple[CodeUnit, ...]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -31,6 +33,10 @@ _KIND_PRIORITY = {
     "enum": 3,
 }
 _DEFINITION_PREFIX = "definition."
+#: ERROR nodes with more children than this are queried child by child.
+_WIDE_ERROR_CHILDREN = 500
+_RUBY_INTERPOLATION_LIMIT = 150
+_RUBY_HEREDOC = re.compile(rb"<<(?=[~-]?[A-Za-z_\"'`])")
 #: Node types holding a definition's body, for grammars without a `body` field.
 _BODY_TYPES = frozenset(
     {
@@ -117,11 +123,6 @@ def _grammar(name: str) -> _Grammar:
         return _grammar_unlocked(name)
 
 
-def load_grammar(name: str) -> None:
-    """Load (and cache) one language's grammar and query; ParseError if it fails."""
-    _grammar(name)
-
-
 def parse(source: bytes, language: str, *, top_level: bool = False) -> RawTree:
     """Parse `source` and collect its definitions.
 
@@ -129,19 +130,32 @@ def parse(source: bytes, language: str, *, top_level: bool = False) -> RawTree:
     splitting long files).
     """
     grammar = _grammar(language)
-    tree = Parser(grammar.language).parse(source)
+    tree = Parser(grammar.language).parse(_guard(source, language))
     root = tree.root_node
-    definitions = _definitions(root, source, grammar)
+    errors, wide = _scan_errors(root) if root.has_error else (0, [])
+    definitions = _definitions(root, source, grammar, wide)
     starts = [child.start_byte for child in root.children] if top_level else []
-    errors = _count_errors(root) if root.has_error else 0
     return RawTree(definitions, starts, errors)
 
 
-def _definitions(root: Node, source: bytes, grammar: _Grammar) -> list[RawDefinition]:
+def _guard(source: bytes, language: str) -> bytes:
+    """Work around grammar crashes; the result has the same length.
+
+    tree-sitter-ruby 0.23.1 overflows its state buffer (and can crash the
+    process) when ~200 nested string literals meet an open heredoc. Nesting
+    needs an interpolation per level, so only sources with that many `#{`
+    are touched: their heredoc openers become `< `.
+    """
+    if language == "ruby" and source.count(b"#{") >= _RUBY_INTERPOLATION_LIMIT:
+        return _RUBY_HEREDOC.sub(b"< ", source)
+    return source
+
+
+def _definitions(root: Node, source: bytes, grammar: _Grammar, wide: list[Node]) -> list[RawDefinition]:
     wrappers = grammar.spec.wrappers
-    python = "decorated_definition" in wrappers
+    python = grammar.spec.docstrings
     found: dict[tuple[int, int], tuple[int, RawDefinition]] = {}
-    for _, captures in QueryCursor(grammar.query).matches(root):
+    for captures in _matches(root, grammar.query, wide):
         kind = ""
         node: Node | None = None
         for capture_name, nodes in captures.items():
@@ -270,7 +284,7 @@ def _comments_before(source: bytes, node: Node) -> tuple[tuple[int, int], ...]:
         if end_row < next_row - 1:
             break
         if "comment" in kind:
-            if sibling.start_point.column and _follows_code(sibling) or _is_inner_doc(source, sibling):
+            if (sibling.start_point.column and _follows_code(sibling)) or _is_inner_doc(source, sibling):
                 break
             ranges.append((sibling.start_byte, sibling.end_byte))
         elif kind != "attribute_item":
@@ -295,20 +309,60 @@ def _is_inner_doc(source: bytes, comment: Node) -> bool:
     )
 
 
-def _count_errors(root: Node) -> int:
-    """Count ERROR and MISSING nodes, entering only subtrees that have some."""
+def _matches(root: Node, query: Query, wide: list[Node]) -> Iterator[dict[str, list[Node]]]:
+    """The query's matches under root, stepping around wide ERROR nodes.
+
+    Tree-sitter's query cursor is quadratic in the number of children of an
+    ERROR node, so such nodes are queried child by child; their ancestors
+    are queried only for patterns that start at them.
+    """
+    cursor = QueryCursor(query)
+    if not wide:
+        for _, captures in cursor.matches(root):
+            yield captures
+        return
+    wide_ids = {node.id for node in wide}
+    ancestors: set[int] = set()
+    for node in wide:
+        parent = node.parent
+        while parent is not None and parent.id not in ancestors:
+            ancestors.add(parent.id)
+            parent = parent.parent
+    shallow = QueryCursor(query)
+    shallow.set_max_start_depth(0)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.id in wide_ids or node.id in ancestors:
+            if node.id not in wide_ids:
+                for _, captures in shallow.matches(node):
+                    yield captures
+            stack.extend(reversed(node.children))
+        else:
+            for _, captures in cursor.matches(node):
+                yield captures
+
+
+def _scan_errors(root: Node) -> tuple[int, list[Node]]:
+    """Count ERROR and MISSING nodes and list the wide ERROR nodes.
+
+    Only subtrees that contain errors are entered.
+    """
     count = 0
+    wide: list[Node] = []
     cursor = root.walk()
     while True:
         node = cursor.node
         if node is not None:
             if node.is_error or node.is_missing:
                 count += 1
+                if node.child_count > _WIDE_ERROR_CHILDREN:
+                    wide.append(node)
             if node.has_error and cursor.goto_first_child():
                 continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
-                return count
+                return count, wide
 
 
 def _text(source: bytes, node: Node) -> str:
