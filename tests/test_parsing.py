@@ -545,3 +545,29 @@ def test_deterministic() -> None:
 def test_unknown_language_is_a_parse_error() -> None:
     with pytest.raises(ParseError):
         parse_file("x.cob", b"IDENTIFICATION DIVISION.", "cobol")
+
+
+def test_javascript_assigned_functions_and_object_methods() -> None:
+    src = b"""forge.aes = forge.aes || {};
+/** Creates a new AES cipher algorithm object. */
+forge.aes.Algorithm = function(name, mode) {
+  this.name = name;
+};
+forge.aes.Algorithm.prototype.start = function(key) {
+  return key;
+};
+module.exports.hello = function hello() { return 1; };
+var api = {
+  send: function(req) { return req; },
+  'close': () => null,
+};
+class K { [Symbol.iterator]() {} }
+"""
+    units = {(u.kind, u.qualified_name): u for u in parse_file("a.js", src, "javascript").units}
+    algorithm = units[("function", "forge.aes.Algorithm")]
+    assert (algorithm.start_line, algorithm.end_line) == (3, 5)
+    assert algorithm.doc == "Creates a new AES cipher algorithm object."
+    assert ("method", "forge.aes.Algorithm.start") in units
+    assert ("function", "hello") in units
+    assert ("method", "send") in units and ("method", "close") in units
+    assert ("method", "K.[Symbol.iterator]") in units

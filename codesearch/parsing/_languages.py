@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 #: Pseudo-language of non-code text files (docs, configs): no grammar.
 TEXT = "text"
@@ -31,27 +32,42 @@ class LanguageSpec:
     method_separators: tuple[str, ...] = ()
     #: Whether a body's first string is the definition's doc (Python).
     docstrings: bool = False
+    #: Scope parts that make the name a method and are then dropped (`Foo.prototype.bar`).
+    method_scope_markers: frozenset[str] = frozenset()
+    #: Leading scope parts that say nothing (`module.exports.f`, `this.f`).
+    ignored_scope_prefixes: frozenset[str] = frozenset()
 
 
-_JS_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_declaration"})
-_TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration", "expression_statement"}
+_JS_WRAPPERS = frozenset(
+    {"export_statement", "lexical_declaration", "variable_declaration", "expression_statement"}
+)
+_TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration"}
+# `forge.aes.Algorithm = function ...` and `Foo.prototype.bar = function ...` are named by
+# their member expression: split it on dots; `prototype` makes a method.
+_JS_NAMES: dict[str, Any] = {
+    "scope_separators": (".",),
+    "method_scope_markers": frozenset({"prototype"}),
+    "ignored_scope_prefixes": frozenset({"module", "exports", "this", "window", "self", "globalThis"}),
+}
 
 SPECS: dict[str, LanguageSpec] = {
     "python": LanguageSpec(
         "tree_sitter_python", wrappers=frozenset({"decorated_definition"}), docstrings=True
     ),
-    "javascript": LanguageSpec("tree_sitter_javascript", wrappers=_JS_WRAPPERS),
+    "javascript": LanguageSpec("tree_sitter_javascript", wrappers=_JS_WRAPPERS, **_JS_NAMES),
     "typescript": LanguageSpec(
         "tree_sitter_typescript",
         "language_typescript",
         queries=("javascript", "typescript"),
         wrappers=_TS_WRAPPERS,
+        **_JS_NAMES,
     ),
     "tsx": LanguageSpec(
         "tree_sitter_typescript",
         "language_tsx",
         queries=("javascript", "typescript"),
         wrappers=_TS_WRAPPERS,
+        **_JS_NAMES,
     ),
     "go": LanguageSpec("tree_sitter_go", wrappers=frozenset({"type_declaration"})),
     "rust": LanguageSpec("tree_sitter_rust"),

@@ -23,6 +23,9 @@ _BLOCK_CLOSE = re.compile(r"(?:\*+/|\]=*\]|^=end\b)\s*$")
 _DECORATOR_LINE = re.compile(rb"[ \t]*(?:@|#\[|\[)")
 
 
+_DOTTED = re.compile(r"[\w$]+(?:\.[\w$]+)+")
+
+
 def definition_units(
     path: str,
     language: str,
@@ -78,7 +81,7 @@ def definition_units(
 
 def _split_name(raw: RawDefinition, spec: LanguageSpec) -> tuple[list[str], str, bool]:
     """Scope parts, bare name, and whether the name itself makes a method."""
-    name = " ".join(raw.name.split())
+    name = " ".join(raw.name.split()).strip("'\"`")
     if raw.receiver:
         receiver = _TEMPLATE_ARGS.sub("", raw.receiver.split("[", 1)[0])
         receiver = receiver.strip("*&() \t\n") or receiver
@@ -92,6 +95,8 @@ def _split_name(raw: RawDefinition, spec: LanguageSpec) -> tuple[list[str], str,
                 break
             name = stripped
     for separator in spec.scope_separators:
+        if separator == "." and not _DOTTED.fullmatch(name):
+            continue  # `[Symbol.iterator]`, a string key: not a scope path
         if separator in name:
             scope, _, bare = name.rpartition(separator)
             parts = [
@@ -99,7 +104,13 @@ def _split_name(raw: RawDefinition, spec: LanguageSpec) -> tuple[list[str], str,
             ]
             if not bare:
                 return [], name, False
-            return parts, bare, separator in spec.method_separators and bool(parts)
+            method = separator in spec.method_separators and bool(parts)
+            if spec.method_scope_markers & set(parts):
+                method = True
+                parts = [p for p in parts if p not in spec.method_scope_markers]
+            while parts and parts[0] in spec.ignored_scope_prefixes:
+                parts = parts[1:]
+            return parts, bare, method
     return [], name, False
 
 

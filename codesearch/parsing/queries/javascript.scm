@@ -18,3 +18,13 @@
 (variable_declarator
   name: (identifier) @name
   value: (class)) @definition.class
+
+; `ns.fn = function () {}`, `Foo.prototype.bar = () => {}`: named by the member expression.
+(assignment_expression
+  left: (member_expression) @name
+  right: [(function_expression) (arrow_function) (generator_function)]) @definition.function
+
+; `{ send: function (req) {...}, close: () => null }`: methods of an object literal.
+(pair
+  key: [(property_identifier) (string)] @name
+  value: [(function_expression) (arrow_function) (generator_function)]) @definition.method
