@@ -16,6 +16,7 @@ from codesearch.errors import (
     ModelLoadError,
     ParseError,
     StoreError,
+    WatchError,
 )
 from codesearch.indexer import Progress
 from codesearch.models import CodeUnit, IndexReport, SearchFilters, SearchHit
@@ -38,6 +39,7 @@ __all__ = [
     "SearchHit",
     "Settings",
     "StoreError",
+    "WatchError",
     "load_settings",
 ]
 __version__ = "0.1.0"

@@ -95,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--print-command", action="store_true", help="print the command line and exit")
     p.add_argument("extra", nargs="*", help="extra SGLang arguments (after --)")
 
+    p = sub.add_parser("watch", help="keep the index current as files change (Ctrl-C stops)")
+    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument(
+        "--debounce", type=float, default=0.3, help="seconds a file must be quiet before an update (0.3)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object per update")
+    p.add_argument("--quiet", "-q", action="store_true", help="print notices and errors only")
+    _add_option_flags(p)
+
     p = sub.add_parser("config", help="show resolved options and where each comes from")
     p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
     p.add_argument("--docs", action="store_true", help="print the table of every option")
@@ -133,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "status": _status,
             "config": _config,
             "serve": _serve,
+            "watch": _watch,
             "export": _move,
             "import": _move,
         }[args.command]
@@ -323,6 +333,46 @@ def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
         + ", ".join(f"{n} {k}" for k, n in sorted(info["units_by_kind"].items()))
     )
     out.print(f"size:       {info['size_bytes'] / 1e6:.1f} MB on disk")
+    return 0
+
+
+def _watch(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from codesearch.watch import Watcher, WatchUpdate
+
+    root = _root(args.path)
+    settings, _ = load_settings(root, _overrides(args))
+
+    def waiting(pid: int | None) -> None:
+        err.print(f"waiting for another codesearch process (pid {pid}) that is using this index…")
+
+    def show(u: WatchUpdate) -> None:
+        r = u.report
+        if args.json:
+            line = {"kind": u.kind, "paths": list(u.paths), "reason": u.reason, **r.to_json()}
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+            return
+        if args.quiet or (u.kind != "catch-up" and not (r.changed_files or r.deleted)):
+            return
+        what = {"catch-up": "caught up", "update": "updated", "rescan": "rescanned"}[u.kind]
+        why = f" ({escape(u.reason)})" if u.kind == "rescan" else ""
+        out.print(
+            f"{time.strftime('%H:%M:%S')} {what}{why}: {r.changed_files} files changed, "
+            f"{r.deleted} removed, {r.embedded} texts embedded, {u.seconds:.2f} s"
+        )
+
+    with Engine.open(root, settings, write=True, on_wait=waiting) as engine:
+        if not args.json:
+            err.print(f"watching {escape(str(root))}; Ctrl-C stops")
+        watcher = Watcher(
+            engine,
+            debounce=args.debounce,
+            on_update=show,
+            on_notice=lambda message: err.print(f"note: {escape(message)}"),
+        )
+        watcher.run_forever()
+    if not args.json:
+        err.print("stopped; the index is consistent")
     return 0
 
 

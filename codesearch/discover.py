@@ -169,8 +169,27 @@ def skip_reason_for_content(data: bytes, language: str) -> str | None:
 
 
 def under(path: str, targets: Iterable[str]) -> bool:
-    """Whether a relative path is one of the targets or inside one ("" is the whole tree)."""
-    return any(not t or path == t or path.startswith(t + "/") for t in targets)
+    """Whether a relative path is one of the targets or inside one ("" is the whole tree).
+
+    Looks up the path and each of its parents in a set: cheap for thousands of targets.
+    """
+    wanted = targets if isinstance(targets, (set, frozenset)) else set(targets)
+    if "" in wanted:
+        return True
+    while path:
+        if path in wanted:
+            return True
+        path = path.rpartition("/")[0]
+    return False
+
+
+def _ancestors(paths: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for p in paths:
+        while "/" in p:
+            p = p.rpartition("/")[0]
+            out.add(p)
+    return out
 
 
 def discover(
@@ -187,12 +206,13 @@ def discover(
     """
     result = Discovery()
     rules = _IgnoreRules(root, exclude)
-    targets = None if only is None else sorted({t.strip("/") for t in only})
+    targets = None if only is None else {t.strip("/") for t in only}
+    parents = _ancestors(targets or ())
 
     def wanted(rel: str, is_dir: bool) -> bool:
         if targets is None or under(rel, targets):
             return True
-        return is_dir and any(t.startswith(rel + "/") for t in targets)
+        return is_dir and rel in parents
 
     def walk(abs_dir: Path, rel_dir: str) -> None:
         pushed = rules.push_dir(rel_dir, abs_dir)

@@ -9,7 +9,8 @@
     ├── EmbeddingError              the embedder failed
     │   ├── EmbeddingServerError    a remote embedding server is down or answered junk
     │   └── ModelLoadError          the local model could not be loaded
-    └── ParseError                  a file could not be parsed at all
+    ├── ParseError                  a file could not be parsed at all
+    └── WatchError                  the watcher cannot go on (root replaced, watch refused)
 
 Third-party exceptions are translated into these by the module that wraps the
 third-party library; nothing else lets them escape. Each class carries the exit
@@ -71,3 +72,7 @@ class ModelLoadError(EmbeddingError):
 
 class ParseError(CodesearchError):
     """A file could not be parsed at all."""
+
+
+class WatchError(CodesearchError):
+    """The watcher cannot go on (the root was replaced, the OS refused a watch)."""

@@ -166,7 +166,8 @@ class Indexer:
         timings["discover"] = time.perf_counter() - t
 
         present = {e.path for e in entries}
-        removed = sorted(p for p in known if p not in present and (only is None or under(p, only)))
+        only_set = None if only is None else set(only)
+        removed = sorted(p for p in known if p not in present and (only_set is None or under(p, only_set)))
         if removed:
             t = time.perf_counter()
             self._state.mark_pending(removed)
