@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +95,8 @@ class Discovery:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def _spec_from(path: Path) -> pathspec.GitIgnoreSpec | None:
+def read_ignore_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
+    """The patterns of one ignore file, or None when it is missing, unreadable or empty."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -103,12 +104,25 @@ def _spec_from(path: Path) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
+def ignore_verdict(stack: Sequence[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
+    """Whether stacked ignore rules (base directory, spec) ignore a path; the last match wins."""
+    verdict = False
+    for base, spec in stack:
+        if base and not rel.startswith(base + "/"):
+            continue
+        sub = rel[len(base) + 1 :] if base else rel
+        result = spec.check_file(sub + "/" if is_dir else sub)
+        if result.include is not None:
+            verdict = result.include
+    return verdict
+
+
 class _IgnoreRules:
     """Gitignore-style rules stacked per directory: a deeper file overrides a shallower one."""
 
     def __init__(self, root: Path, extra: Iterable[str]) -> None:
         self._specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
-        base = [s for s in (_spec_from(root / ".git" / "info" / "exclude"),) if s]
+        base = [s for s in (read_ignore_spec(root / ".git" / "info" / "exclude"),) if s]
         extra = list(extra)
         if extra:
             base.append(pathspec.GitIgnoreSpec.from_lines(extra))
@@ -118,7 +132,7 @@ class _IgnoreRules:
         """Load the ignore files of a directory; returns how many specs to pop later."""
         added = 0
         for name in (".gitignore", ".codesearchignore"):
-            spec = _spec_from(abs_dir / name) if (abs_dir / name).is_file() else None
+            spec = read_ignore_spec(abs_dir / name) if (abs_dir / name).is_file() else None
             if spec:
                 self._specs.append((rel_dir, spec))
                 added += 1
@@ -131,15 +145,7 @@ class _IgnoreRules:
 
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
         """Whether the stacked rules ignore this path (last match wins)."""
-        verdict = False
-        for base, spec in self._specs:
-            sub = rel_path[len(base) + 1 :] if base else rel_path
-            if base and not rel_path.startswith(base + "/"):
-                continue
-            result = spec.check_file(sub + "/" if is_dir else sub)
-            if result.include is not None:
-                verdict = result.include
-        return verdict
+        return ignore_verdict(self._specs, rel_path, is_dir)
 
 
 def skip_reason_for_name(rel_path: str, include_secrets: bool = False) -> str | None:

@@ -58,7 +58,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from codesearch.config import Settings
-from codesearch.discover import SKIP_DIRS, skip_reason_for_name
+from codesearch.discover import SKIP_DIRS, ignore_verdict, read_ignore_spec, skip_reason_for_name
 from codesearch.errors import EmbeddingServerError, StoreError, WatchError
 from codesearch.indexer import Progress, ProgressCallback
 from codesearch.models import IndexReport
@@ -234,7 +234,7 @@ class _IgnoreFilter:
         self._include_secrets = settings.include_secrets
         self._lock = threading.Lock()
         self._dirs: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
-        base = [_read_spec(root / ".git" / "info" / "exclude")]
+        base = [read_ignore_spec(root / ".git" / "info" / "exclude")]
         if settings.exclude:
             base.append(pathspec.GitIgnoreSpec.from_lines(list(settings.exclude)))
         self._base = [("", s) for s in base if s is not None]
@@ -248,7 +248,7 @@ class _IgnoreFilter:
         found = self._dirs.get(rel_dir)
         if found is None:
             folder = self._root / rel_dir
-            specs = (_read_spec(folder / name) for name in IGNORE_FILES)
+            specs = (read_ignore_spec(folder / name) for name in IGNORE_FILES)
             found = self._dirs[rel_dir] = [(rel_dir, s) for s in specs if s is not None]
         return found
 
@@ -262,7 +262,7 @@ class _IgnoreFilter:
                 stack.extend(self._specs_of("/".join(parts[:depth])))
                 if here_is_dir and (name in SKIP_DIRS or name.endswith(".egg-info")):
                     return True
-                if _matches(stack, "/".join(parts[: depth + 1]), here_is_dir):
+                if ignore_verdict(stack, "/".join(parts[: depth + 1]), here_is_dir):
                     return True
         if is_dir:
             return False
@@ -270,27 +270,6 @@ class _IgnoreFilter:
         if skip_reason_for_name(rel, self._include_secrets):
             return True
         return language_for_path(rel) is None and "." in name  # no shebang script: not indexable
-
-
-def _read_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
-
-
-def _matches(stack: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
-    """Gitignore verdict of stacked rules, last match wins (as discover's walk decides)."""
-    verdict = False
-    for base, spec in stack:
-        if base and not rel.startswith(base + "/"):
-            continue
-        sub = rel[len(base) + 1 :] if base else rel
-        result = spec.check_file(sub + "/" if is_dir else sub)
-        if result.include is not None:
-            verdict = result.include
-    return verdict
 
 
 class _EventSink(FileSystemEventHandler):
