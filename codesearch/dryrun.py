@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from codesearch.indexer import decode_source
+from codesearch.indexer import decode_source, read_source
 from codesearch.parsing import parse_file
 from codesearch.representation import plan_units
 
@@ -17,7 +17,7 @@ _CALIBRATION = "def retry_upload(client, path, attempts=5):\n    delay = 0.5\n" 
 
 def dry_run(engine: Engine) -> dict[str, Any]:
     """Discover and parse, count the tokens that would be embedded, and time a small batch."""
-    from codesearch.discover import discover, skip_reason_for_content
+    from codesearch.discover import discover
 
     settings = engine.settings
     found = discover(engine.root, settings.exclude, settings.max_file_bytes, settings.include_secrets)
@@ -25,11 +25,8 @@ def dry_run(engine: Engine) -> dict[str, Any]:
     files: list[dict[str, Any]] = []
     total_tokens = total_units = 0
     for entry in found.files:
-        try:
-            data = entry.abspath.read_bytes()
-        except OSError:
-            continue
-        if skip_reason_for_content(data, entry.language):
+        data, _ = read_source(entry, settings.max_file_bytes)
+        if data is None:
             continue
         source, _ = decode_source(data)
         parsed = parse_file(entry.path, source, entry.language, max_file_tokens=settings.max_file_tokens)

@@ -94,6 +94,21 @@ def unit_payload(unit: CodeUnit, text_hash: str, file_hash: str) -> dict[str, ob
     }
 
 
+def read_source(entry: FileEntry, max_file_bytes: int) -> tuple[bytes | None, str]:
+    """A discovered file's bytes, or None and why it is passed over (gone, unreadable,
+    grown too large, binary, minified or generated)."""
+    try:
+        data = entry.abspath.read_bytes()
+    except FileNotFoundError:
+        return None, "vanished while reading"
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror}"
+    if len(data) > max_file_bytes:
+        return None, f"larger than {max_file_bytes} bytes"
+    reason = skip_reason_for_content(data, entry.language)
+    return (None, reason) if reason else (data, "")
+
+
 @dataclass(slots=True)
 class _Pending:
     entry: FileEntry
@@ -239,19 +254,8 @@ class Indexer:
     def _read(
         self, entry: FileEntry, known: FileRecord | None, report: IndexReport, touched: list[FileRecord]
     ) -> _Pending | None:
-        try:
-            data = entry.abspath.read_bytes()
-        except FileNotFoundError:
-            report.skipped.append(SkippedFile(entry.path, "vanished while reading"))
-            return None
-        except OSError as exc:
-            report.skipped.append(SkippedFile(entry.path, f"unreadable: {exc.strerror}"))
-            return None
-        if len(data) > self._max_file_bytes:
-            report.skipped.append(SkippedFile(entry.path, f"larger than {self._max_file_bytes} bytes"))
-            return None
-        reason = skip_reason_for_content(data, entry.language)
-        if reason:
+        data, reason = read_source(entry, self._max_file_bytes)
+        if data is None:
             report.skipped.append(SkippedFile(entry.path, reason))
             return None
         file_hash = hashlib.sha256(data).hexdigest()
