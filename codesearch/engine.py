@@ -12,6 +12,7 @@ searches and status requests to the owner instead.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -342,7 +343,7 @@ class Engine:
                 kinds=tuple(request.get("kinds") or ()),
             )
             hits = self.search(str(request["query"]), int(request["k"]), filters, str(request["mode"]))
-            return {"hits": [_hit_fields(h) for h in hits]}
+            return {"hits": [dataclasses.asdict(h) for h in hits]}
         if op == "status":
             return {"status": self.status()}
         return {"error": f"unknown request {op!r}", "type": "CodesearchError"}
@@ -374,18 +375,3 @@ class Engine:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _hit_fields(hit: SearchHit) -> dict[str, Any]:
-    return {
-        "path": hit.path,
-        "start_line": hit.start_line,
-        "end_line": hit.end_line,
-        "symbol": hit.symbol,
-        "kind": hit.kind,
-        "language": hit.language,
-        "score": hit.score,
-        "snippet": hit.snippet,
-        "dense_score": hit.dense_score,
-        "lexical_score": hit.lexical_score,
-    }
