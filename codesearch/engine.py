@@ -181,11 +181,11 @@ class Engine:
             batch_units=self.settings.batch_units,
         )
         report = indexer.run(progress, only)
-        self._maybe_build_hnsw(store, state, progress)
+        self._maybe_build_hnsw(store, state, report.units, progress)
         return report
 
     def _maybe_build_hnsw(
-        self, store: VectorStore, state: IndexState, progress: ProgressCallback | None
+        self, store: VectorStore, state: IndexState, count: int, progress: ProgressCallback | None
     ) -> None:
         """Build the HNSW graph once brute force gets slow, and again after the index grew by 20%.
 
@@ -195,7 +195,6 @@ class Engine:
 
         if not isinstance(store, EdgeStore):
             return
-        count = store.count()
         done = int(state.get_meta("hnsw_points") or 0)
         if count >= self.settings.hnsw_threshold and count > done * 1.2:
             if progress:
