@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,10 +164,7 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.path)
     settings, _ = load_settings(root, _overrides(args))
 
-    def waiting(pid: int | None) -> None:
-        err.print(f"waiting for another codesearch process (pid {pid}) that is using this index…")
-
-    with Engine.open(root, settings, write=True, on_wait=waiting) as engine:
+    with Engine.open(root, settings, write=True, on_wait=_waiting_printer(err)) as engine:
         if args.dry_run:
             from codesearch.dryrun import dry_run
 
@@ -210,6 +208,13 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
             + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
         )
     return 0
+
+
+def _waiting_printer(err: Console) -> Callable[[int | None], None]:
+    def waiting(pid: int | None) -> None:
+        err.print(f"waiting for another codesearch process (pid {pid}) that is using this index…")
+
+    return waiting
 
 
 def _progress_printer(err: Console) -> Any:
@@ -342,9 +347,6 @@ def _watch(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.path)
     settings, _ = load_settings(root, _overrides(args))
 
-    def waiting(pid: int | None) -> None:
-        err.print(f"waiting for another codesearch process (pid {pid}) that is using this index…")
-
     def show(u: WatchUpdate) -> None:
         r = u.report
         if args.json:
@@ -361,7 +363,7 @@ def _watch(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"{r.deleted} removed, {r.embedded} texts embedded, {u.seconds:.2f} s"
         )
 
-    with Engine.open(root, settings, write=True, on_wait=waiting) as engine:
+    with Engine.open(root, settings, write=True, on_wait=_waiting_printer(err)) as engine:
         if not args.json:
             err.print(f"watching {escape(str(root))}; Ctrl-C stops")
         watcher = Watcher(
