@@ -4,12 +4,15 @@ The public API; front ends import only from here.
 """
 
 from codesearch.config import Settings, load_settings
+from codesearch.dupecheck import DuplicateCheck, check_duplicates
+from codesearch.duplicates import DuplicatePair, DuplicateReport, UnitLocation
 from codesearch.engine import Engine
 from codesearch.errors import (
     CodesearchError,
     ConfigError,
     EmbeddingError,
     EmbeddingServerError,
+    GitError,
     IndexBusyError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -25,9 +28,13 @@ __all__ = [
     "CodeUnit",
     "CodesearchError",
     "ConfigError",
+    "DuplicateCheck",
+    "DuplicatePair",
+    "DuplicateReport",
     "EmbeddingError",
     "EmbeddingServerError",
     "Engine",
+    "GitError",
     "IndexBusyError",
     "IndexMismatchError",
     "IndexNotFoundError",
@@ -39,7 +46,9 @@ __all__ = [
     "SearchHit",
     "Settings",
     "StoreError",
+    "UnitLocation",
     "WatchError",
+    "check_duplicates",
     "load_settings",
 ]
 __version__ = "0.1.0"

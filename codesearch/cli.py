@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 an error without a more specific code; 2 bad usage;
 3 configuration; 4 no index yet; 5 index busy; 6 model/dimension mismatch;
-7 store failure; 8 embedding failure; 130 interrupted.
+7 store failure; 8 embedding failure; 130 interrupted. `codesearch dupes` has its
+own: 0 clean, 1 duplicates found, 2 any error (codesearch.cli_dupes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
+from codesearch import cli_dupes
 from codesearch.config import load_settings, options_table
 from codesearch.engine import Engine
 from codesearch.errors import CodesearchError
@@ -105,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="print notices and errors only")
     _add_option_flags(p)
 
+    cli_dupes.add_parser(sub, _add_option_flags)
+
     p = sub.add_parser("config", help="show resolved options and where each comes from")
     p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
     p.add_argument("--docs", action="store_true", help="print the table of every option")
@@ -146,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             "watch": _watch,
             "export": _move,
             "import": _move,
+            "dupes": _dupes,
         }[args.command]
         return handler(args, out, err)
     except CodesearchError as exc:
@@ -154,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; the index stays consistent and the next run resumes")
         return 130
+
+
+def _dupes(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return cli_dupes.run(args, _overrides(args), out, err)
 
 
 def _root(path: str) -> Path:

@@ -127,6 +127,29 @@ class Settings:
         "Build an HNSW graph at the end of an index run once the index holds this many units; "
         "brute force answers in tens of ms below that.",
     )
+    dupes_min_tokens: int = _opt(
+        30,
+        "Duplicate checks: functions whose body has fewer normalized tokens (identifiers, literals, "
+        "keywords, operators; comments and docstrings left out) are boilerplate-sized and never compared.",
+    )
+    dupes_min_jaccard: float = _opt(
+        0.5,
+        "Duplicate checks: least structural similarity (Jaccard of identifier-blind 5-token shingles) "
+        "of an edited copy.",
+    )
+    dupes_threshold: float = _opt(
+        0.0,
+        "Duplicate checks: least mean of structural similarity and embedding cosine for an edited copy; "
+        "0 = the value calibrated for the embedding model (see duplicates.md).",
+    )
+    dupes_suppressions: str = _opt(
+        ".codesearch-dupes.toml", "Duplicate checks: file of known duplicates not to report (at the root)."
+    )
+    dupes_baseline: str = _opt(
+        ".codesearch-dupes-baseline.json",
+        "Duplicate checks: baseline written by `codesearch dupes --update-baseline` (at the root); "
+        "its pairs are not reported.",
+    )
 
     def resolved_index_dir(self, root: Path) -> Path:
         """The index directory for this root."""

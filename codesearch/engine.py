@@ -15,23 +15,35 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+
 from codesearch.cache import EmbeddingCache
 from codesearch.config import Settings, load_settings
+from codesearch.duplicates import (
+    DuplicateReport,
+    decode_changes,
+    encode_changes,
+    find_in_change,
+    find_in_repository,
+    options_for,
+)
 from codesearch.embedding import Embedder, index_slug, make_embedder
+from codesearch.embedding.base import Vectors, normalize_rows
 from codesearch.errors import (
     CodesearchError,
     ConfigError,
     IndexBusyError,
     IndexNotFoundError,
 )
+from codesearch.gitstage import ChangedFile
 from codesearch.indexer import Indexer, Progress, ProgressCallback
 from codesearch.lexical import query_vector
-from codesearch.models import IndexReport, SearchFilters, SearchHit
+from codesearch.models import IndexReport, SearchFilters, SearchHit, content_hash
 from codesearch.moving import move_points
 from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
 from codesearch.search import MODES, drop_shadowed_containers, fuse, match_paths, to_hit
@@ -252,6 +264,49 @@ class Engine:
         hits = [to_hit(c, s, d, lx) for c, s, d, lx in ranked]
         return drop_shadowed_containers(hits)[:k]
 
+    @property
+    def has_index(self) -> bool:
+        """Whether an index for the configured model exists yet."""
+        return (self.model_dir / "state.sqlite").exists()
+
+    def find_duplicates(self, changes: Sequence[ChangedFile] | None) -> DuplicateReport:
+        """Duplicates the change introduces (against the index and each other), or, with None,
+        every duplicate pair in the index. Suppressions are not applied here (codesearch.dupecheck)."""
+        if not self.owner:
+            encoded = None if changes is None else encode_changes(changes)
+            return DuplicateReport.from_json(self._ask({"op": "duplicates", "changes": encoded})["report"])
+        store, state = self._open_store(create=False)
+        s = self.settings
+        opts = options_for(s.dupes_min_tokens, s.dupes_min_jaccard, s.dupes_threshold, self._identity()[0])
+        if changes is None:
+            return find_in_repository(store, state, opts)
+        return find_in_change(
+            self.root,
+            store,
+            state,
+            self._embed_cached,
+            changes,
+            opts,
+            exclude=s.exclude,
+            max_file_bytes=s.max_file_bytes,
+            max_file_tokens=s.max_file_tokens,
+        )
+
+    def _embed_cached(self, texts: Sequence[str]) -> Vectors:
+        """Document vectors of texts, from the shared embedding cache where it has them."""
+        cache = self._cache_for()
+        hashes = [content_hash(t) for t in texts]
+        found = cache.get_many(list(set(hashes)))
+        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in found and t.strip()}
+        if missing:
+            fresh = self.embedder().embed_documents(list(missing.values()))
+            new = dict(zip(missing, fresh, strict=True))
+            cache.put_many(new)
+            found.update(new)
+        dims = self._identity()[1]
+        rows = [found.get(h, np.zeros(dims, dtype=np.float32)) for h in hashes]
+        return normalize_rows(np.array(rows, dtype=np.float32).reshape(len(rows), dims))
+
     def move_index(
         self, source: Settings, destination: Settings, progress: Callable[[int], None] | None = None
     ) -> dict[str, int]:
@@ -345,6 +400,10 @@ class Engine:
             return {"hits": [dataclasses.asdict(h) for h in hits]}
         if op == "status":
             return {"status": self.status()}
+        if op == "duplicates":
+            raw = request.get("changes")
+            changes = None if raw is None else decode_changes(raw)
+            return {"report": self.find_duplicates(changes).to_json()}
         return {"error": f"unknown request {op!r}", "type": "CodesearchError"}
 
     # -- closing -----------------------------------------------------------------------

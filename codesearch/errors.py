@@ -10,6 +10,7 @@
     │   ├── EmbeddingServerError    a remote embedding server is down or answered junk
     │   └── ModelLoadError          the local model could not be loaded
     ├── ParseError                  a file could not be parsed at all
+    ├── GitError                    a git command failed (duplicate checks of a change)
     └── WatchError                  the watcher cannot go on (root replaced, watch refused)
 
 Third-party exceptions are translated into these by the module that wraps the
@@ -72,6 +73,10 @@ class ModelLoadError(EmbeddingError):
 
 class ParseError(CodesearchError):
     """A file could not be parsed at all."""
+
+
+class GitError(CodesearchError):
+    """A git command that reads a change failed (not a repository, unknown revision)."""
 
 
 class WatchError(CodesearchError):

@@ -20,11 +20,12 @@ from codesearch.cache import EmbeddingCache
 from codesearch.discover import FileEntry, discover, skip_reason_for_content, under
 from codesearch.embedding.base import Embedder, Vectors, normalize_rows
 from codesearch.errors import CodesearchError
+from codesearch.fingerprint import FINGERPRINT_VERSION, fingerprint_units
 from codesearch.lexical import document_vector
 from codesearch.models import CodeUnit, IndexReport, SkippedFile
 from codesearch.parsing import parse_file
 from codesearch.representation import lexical_text, plan_units
-from codesearch.state import FileRecord, IndexState
+from codesearch.state import FileRecord, FingerprintRecord, IndexState
 from codesearch.store.base import StoredPoint, VectorStore
 
 SNIPPET_LINES = 12
@@ -109,12 +110,27 @@ def read_source(entry: FileEntry, max_file_bytes: int) -> tuple[bytes | None, st
     return (None, reason) if reason else (data, "")
 
 
+def fingerprint_records(source: bytes, language: str, units: Sequence[CodeUnit]) -> list[FingerprintRecord]:
+    """Fingerprint records of a parsed file's functions and methods (none for text files)."""
+    if language == "text":
+        return []
+    by_key = {u.key: u for u in units}
+    return [
+        FingerprintRecord(
+            point_id(u.path, key), u.path, u.kind, u.qualified_name, u.start_line, u.end_line, fp
+        )
+        for key, fp in fingerprint_units(source, language, units).items()
+        if (u := by_key[key])
+    ]
+
+
 @dataclass(slots=True)
 class _Pending:
     entry: FileEntry
     file_hash: str
     data: bytes
     units: list[CodeUnit] = field(default_factory=list)
+    fingerprints: list[FingerprintRecord] = field(default_factory=list)
 
 
 class Indexer:
@@ -174,6 +190,11 @@ class Indexer:
             self._store.delete_paths(pending)
             self._state.clear_pending(pending)
 
+        if self._state.get_meta("fingerprints") != FINGERPRINT_VERSION:
+            t = time.perf_counter()
+            self._fill_fingerprints()
+            timings["fingerprints"] = time.perf_counter() - t
+
         t = time.perf_counter()
         entries, skipped = self.discover(only)
         report.skipped.extend(skipped)
@@ -219,6 +240,7 @@ class Indexer:
             if latin1:
                 report.warnings.append(SkippedFile(entry.path, "not UTF-8: read as Latin-1"))
             item.units = list(parsed.units)
+            item.fingerprints = fingerprint_records(source, entry.language, item.units)
             item.data = b""
             batch.append(item)
             report.changed_files += 1
@@ -264,6 +286,31 @@ class Indexer:
             return None
         return _Pending(entry, file_hash, data)
 
+    def _fill_fingerprints(self) -> None:
+        """Fingerprint the files an index built before fingerprints existed holds (parsing only).
+
+        A file that changed since it was indexed gets its fingerprints when it is re-indexed.
+        """
+        records = self._state.files()
+        for start in range(0, len(records), 256):
+            chunk = list(records.values())[start : start + 256]
+            rows: list[FingerprintRecord] = []
+            for rec in chunk:
+                try:
+                    data = (self.root / rec.path).read_bytes()
+                except OSError:
+                    continue
+                if hashlib.sha256(data).hexdigest() != rec.content_hash:
+                    continue
+                try:
+                    source, _ = decode_source(data)
+                    parsed = parse_file(rec.path, source, rec.language, max_file_tokens=self._max_file_tokens)
+                except CodesearchError:
+                    continue
+                rows.extend(fingerprint_records(source, rec.language, parsed.units))
+            self._state.replace_fingerprints([r.path for r in chunk], rows)
+        self._state.set_meta(fingerprints=FINGERPRINT_VERSION)
+
     def _flush_batch(self, batch: list[_Pending], report: IndexReport, timings: dict[str, float]) -> None:
         t = time.perf_counter()
         points = self._points(batch, report)
@@ -280,7 +327,7 @@ class Indexer:
         unit_rows = [
             (p.id, str(p.payload["path"]), str(p.payload["kind"]), str(p.payload["language"])) for p in points
         ]
-        self._state.commit_files(records, unit_rows)
+        self._state.commit_files(records, unit_rows, fingerprints=[f for b in batch for f in b.fingerprints])
         timings["store"] += time.perf_counter() - t
 
     def _points(self, batch: list[_Pending], report: IndexReport) -> list[StoredPoint]:

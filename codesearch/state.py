@@ -14,7 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from codesearch.errors import StoreError
+from codesearch.fingerprint import UnitFingerprint
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,7 +28,17 @@ CREATE TABLE IF NOT EXISTS units (
     point_id INTEGER PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS units_path ON units(path);
 CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS fingerprints (
+    point_id INTEGER PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, symbol TEXT NOT NULL,
+    start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, exact TEXT NOT NULL, shape TEXT NOT NULL,
+    tokens INTEGER NOT NULL, shingles BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS fingerprints_path ON fingerprints(path);
+CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, point_id INTEGER NOT NULL, path TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS bands_band ON bands(band);
+CREATE INDEX IF NOT EXISTS bands_path ON bands(path);
 """
+
+_FINGERPRINT_COLUMNS = "point_id, path, kind, symbol, start_line, end_line, exact, shape, tokens, shingles"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,25 @@ class FileRecord:
     mtime_ns: int
     content_hash: str
     language: str
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintRecord:
+    """A function or method of the index with its structural fingerprint (see codesearch.fingerprint)."""
+
+    point_id: int
+    path: str
+    kind: str
+    symbol: str
+    start_line: int
+    end_line: int
+    fingerprint: UnitFingerprint
+
+
+def _record(row: tuple[int, str, str, str, int, int, str, str, int, bytes]) -> FingerprintRecord:
+    shingles = np.frombuffer(row[9], dtype=np.uint32)
+    fp = UnitFingerprint(row[6], row[7], row[8], shingles, ())
+    return FingerprintRecord(row[0], row[1], row[2], row[3], row[4], row[5], fp)
 
 
 class IndexState:
@@ -79,8 +111,10 @@ class IndexState:
         records: Sequence[FileRecord],
         units: Iterable[tuple[int, str, str, str]],
         removed: Sequence[str] = (),
+        fingerprints: Sequence[FingerprintRecord] = (),
     ) -> None:
-        """Record files as indexed with their units (point_id, path, kind, language); forget `removed`."""
+        """Record files as indexed with their units (point_id, path, kind, language) and
+        fingerprints; forget `removed`."""
         now = time.time()
         touched = [r.path for r in records] + list(removed)
         with self._db:
@@ -93,6 +127,8 @@ class IndexState:
                 [(r.path, r.size, r.mtime_ns, r.content_hash, r.language, now) for r in records],
             )
             self._db.executemany("INSERT OR REPLACE INTO units VALUES(?,?,?,?)", list(units))
+            self._forget_fingerprints(touched)
+            self._insert_fingerprints(fingerprints)
             self._db.executemany("DELETE FROM pending WHERE path=?", [(p,) for p in touched])
 
     def mark_pending(self, paths: Sequence[str]) -> None:
@@ -110,6 +146,7 @@ class IndexState:
             self._db.executemany("DELETE FROM pending WHERE path=?", [(p,) for p in paths])
             self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
             self._db.executemany("DELETE FROM units WHERE path=?", [(p,) for p in paths])
+            self._forget_fingerprints(paths)
 
     def touch_files(self, records: Sequence[FileRecord]) -> None:
         """Update size/mtime of files whose content did not change."""
@@ -118,6 +155,83 @@ class IndexState:
                 "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
                 [(r.size, r.mtime_ns, r.path) for r in records],
             )
+
+    def _forget_fingerprints(self, paths: Sequence[str]) -> None:
+        self._db.executemany("DELETE FROM fingerprints WHERE path=?", [(p,) for p in paths])
+        self._db.executemany("DELETE FROM bands WHERE path=?", [(p,) for p in paths])
+
+    def _insert_fingerprints(self, records: Sequence[FingerprintRecord]) -> None:
+        self._db.executemany(
+            f"INSERT OR REPLACE INTO fingerprints({_FINGERPRINT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    r.point_id,
+                    r.path,
+                    r.kind,
+                    r.symbol,
+                    r.start_line,
+                    r.end_line,
+                    r.fingerprint.exact,
+                    r.fingerprint.shape,
+                    r.fingerprint.tokens,
+                    r.fingerprint.shingles.astype(np.uint32).tobytes(),
+                )
+                for r in records
+            ],
+        )
+        self._db.executemany(
+            "INSERT INTO bands VALUES(?,?,?)",
+            [(band, r.point_id, r.path) for r in records for band in r.fingerprint.bands],
+        )
+
+    def replace_fingerprints(self, paths: Sequence[str], records: Sequence[FingerprintRecord]) -> None:
+        """Replace the fingerprints of these files (filling an index built before they existed)."""
+        with self._db:
+            self._forget_fingerprints(paths)
+            self._insert_fingerprints(records)
+
+    def fingerprints(self, ids: Iterable[int] | None = None, min_tokens: int = 0) -> list[FingerprintRecord]:
+        """Fingerprint records: all of them, or those with these point ids; at least `min_tokens` long."""
+        sql = f"SELECT {_FINGERPRINT_COLUMNS} FROM fingerprints WHERE tokens >= ?"
+        if ids is None:
+            return [_record(r) for r in self._db.execute(sql + " ORDER BY path, start_line", (min_tokens,))]
+        wanted = list(ids)
+        out: list[FingerprintRecord] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(sql + f" AND point_id IN ({marks})", (min_tokens, *chunk))
+            out.extend(_record(r) for r in rows)
+        return out
+
+    def band_matches(self, bands: Sequence[int]) -> set[int]:
+        """Point ids sharing at least one LSH band key with these."""
+        out: set[int] = set()
+        for start in range(0, len(bands), 500):
+            chunk = list(bands[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                r[0] for r in self._db.execute(f"SELECT point_id FROM bands WHERE band IN ({marks})", chunk)
+            )
+        return out
+
+    def shape_matches(self, shapes: Sequence[str]) -> set[int]:
+        """Point ids whose shape fingerprint is one of these."""
+        out: set[int] = set()
+        for start in range(0, len(shapes), 500):
+            chunk = list(shapes[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT point_id FROM fingerprints WHERE shape IN ({marks})", chunk)
+            out.update(r[0] for r in rows)
+        return out
+
+    def band_groups(self, largest: int) -> list[list[int]]:
+        """Point ids that share an LSH band key, one list per key (keys shared by over `largest` left out)."""
+        rows = self._db.execute(
+            "SELECT group_concat(point_id) FROM bands GROUP BY band HAVING COUNT(*) BETWEEN 2 AND ?",
+            (largest,),
+        )
+        return [[int(x) for x in str(r[0]).split(",")] for r in rows]
 
     def counts(self) -> tuple[int, int, dict[str, int], dict[str, int]]:
         """Files, units, units by kind, units by language."""

@@ -270,7 +270,15 @@ def by_name(parsed: ParsedFile) -> dict[str, CodeUnit]:
 def test_public_api() -> None:
     import codesearch.parsing as parsing
 
-    assert sorted(parsing.__all__) == ["LANGUAGES", "estimate_tokens", "language_for_path", "parse_file"]
+    assert sorted(parsing.__all__) == [
+        "IDENTIFIER",
+        "LANGUAGES",
+        "LITERAL",
+        "code_tokens",
+        "estimate_tokens",
+        "language_for_path",
+        "parse_file",
+    ]
     assert set(LANGUAGES) == set(SAMPLES)
     assert len(LANGUAGES) == 17
 

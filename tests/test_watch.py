@@ -205,6 +205,9 @@ def test_git_checkout_is_absorbed_in_a_few_updates(watch: Callable[..., Session]
     assert sum(u.report.embedded for u in s.updates[before:]) == 0
 
 
+# Creating src/node_modules/dep in one go races watchdog's recursive re-add of the new directory
+# (the same harmless "Callback with id" warning as below, fatal only under warnings-as-errors).
+@pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
 def test_ignored_paths_cause_no_update(watch: Callable[..., Session]) -> None:
     s = watch()
     for rel in (

@@ -9,5 +9,14 @@ from __future__ import annotations
 from codesearch.parsing._chunks import estimate_tokens
 from codesearch.parsing._languages import LANGUAGES, language_for_path
 from codesearch.parsing._parse import parse_file
+from codesearch.parsing._treesitter import IDENTIFIER, LITERAL, code_tokens
 
-__all__ = ["LANGUAGES", "estimate_tokens", "language_for_path", "parse_file"]
+__all__ = [
+    "IDENTIFIER",
+    "LANGUAGES",
+    "LITERAL",
+    "code_tokens",
+    "estimate_tokens",
+    "language_for_path",
+    "parse_file",
+]

@@ -367,3 +367,61 @@ def _scan_errors(root: Node) -> tuple[int, list[Node]]:
 
 def _text(source: bytes, node: Node) -> str:
     return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+#: Token classes of `code_tokens`: identifiers, literals, everything else (keywords, operators).
+IDENTIFIER = "id"
+LITERAL = "lit"
+OTHER = "tok"
+_LITERAL_WORDS = ("string", "number", "integer", "float", "char", "rune", "literal", "heredoc", "regex")
+_IDENTIFIER_TYPES = frozenset({"name", "constant", "variable_name", "simple_identifier", "word"})
+
+
+def _token_class(node: Node) -> str | None:
+    """IDENTIFIER, LITERAL or OTHER for a token node; None for a comment (dropped)."""
+    kind = node.type
+    if "comment" in kind:
+        return None
+    if not node.is_named:
+        return OTHER
+    if "identifier" in kind or kind in _IDENTIFIER_TYPES:
+        return IDENTIFIER
+    if any(word in kind for word in _LITERAL_WORDS) and "_type" not in kind:
+        return LITERAL
+    return OTHER
+
+
+def _is_bare_statement(node: Node) -> bool:
+    parent = node.parent
+    return parent is not None and parent.type == "expression_statement" and parent.named_child_count == 1
+
+
+def code_tokens(source: bytes, language: str) -> list[tuple[str, int, str]]:
+    """The tokens of a file in order, comments left out: (class, start byte, text).
+
+    A string literal is one token however it is built (interpolations included);
+    identifiers and literals are classed so that callers can abstract them.
+    """
+    grammar = _grammar(language)
+    tree = Parser(grammar.language).parse(_guard(source, language))
+    out: list[tuple[str, int, str]] = []
+    cursor = tree.root_node.walk()
+    while True:
+        node = cursor.node
+        descend = False
+        if node is not None:
+            kind = node.type
+            is_string = node.is_named and ("string" in kind or "heredoc" in kind) and "_type" not in kind
+            if is_string and _is_bare_statement(node):
+                pass  # a docstring (or a bare string statement) says no more than a comment
+            elif node.child_count == 0 or is_string:
+                cls = LITERAL if is_string else _token_class(node)
+                if cls is not None and node.end_byte > node.start_byte:
+                    out.append((cls, node.start_byte, _text(source, node)))
+            else:
+                descend = "comment" not in kind
+        if descend and cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return out

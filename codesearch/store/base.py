@@ -70,6 +70,10 @@ class VectorStore(Protocol):
         """Number of points stored."""
         ...
 
+    def vectors(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """Dense vectors of these points, by id (ids not stored are left out)."""
+        ...
+
     def iter_points(self, batch: int = 256) -> Iterator[StoredPoint]:
         """Every point with its vectors and payload (for export)."""
         ...

@@ -126,6 +126,21 @@ class EdgeStore:
         except Exception as exc:
             raise StoreError(f"the index store failed to count: {exc}") from exc
 
+    def vectors(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """Dense vectors of these points, by id (ids not stored are left out)."""
+        out: dict[int, npt.NDArray[np.float32]] = {}
+        for start in range(0, len(ids), 512):
+            try:
+                with self._lock:
+                    records = self._shard.retrieve(list(ids[start : start + 512]), False, [DENSE])
+            except Exception as exc:
+                raise StoreError(f"the index store failed to read vectors: {exc}") from exc
+            for record in records:
+                vectors = record.vector if isinstance(record.vector, dict) else {}
+                if DENSE in vectors:
+                    out[int(record.id)] = np.asarray(vectors[DENSE], dtype=np.float32)
+        return out
+
     def iter_points(self, batch: int = 256) -> Iterator[StoredPoint]:
         """Every point with its vectors and payload, page by page (for export)."""
         offset: Any = None

@@ -367,6 +367,21 @@ class QdrantStore:
         counting = partial(self._client.count, self.collection, count_filter=self._scope([]), exact=True)
         return int(self._call("count points", counting).count)
 
+    def vectors(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """Dense vectors of these points (this store's repository), by the caller's id."""
+        out: dict[int, npt.NDArray[np.float32]] = {}
+        for start in range(0, len(ids), 256):
+            chunk = list(ids[start : start + 256])
+            keys = {point_key(self.repository, i): i for i in chunk}
+            fetch = partial(
+                self._client.retrieve, self.collection, list(keys), with_payload=False, with_vectors=[DENSE]
+            )
+            for record in self._call("read vectors", fetch):
+                ident = keys.get(int(str(record.id)))
+                if ident is not None:
+                    out[ident] = _vectors(record)[0]
+        return out
+
     def iter_points(self, batch: int = 256) -> Iterator[StoredPoint]:
         """Every point with its vectors and payload, for export (ids as `search` gives them)."""
         offset: models.ExtendedPointId | None = None

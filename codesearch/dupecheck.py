@@ -1,0 +1,70 @@
+"""The one call front ends make for a duplicate check (`codesearch dupes`, the pre-commit hook).
+
+Brings the index up to date (building it when there is none), reads the change
+with git, asks the engine for pairs, and drops the known ones (codesearch.suppress).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from codesearch.duplicates import DuplicateReport
+from codesearch.engine import Engine
+from codesearch.errors import ConfigError
+from codesearch.gitstage import ChangedFile, branch_changes, staged_changes
+from codesearch.indexer import ProgressCallback
+from codesearch.suppress import load_suppressions, write_baseline
+
+SCOPES = ("staged", "branch", "repository")
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateCheck:
+    """What to check: the staged change, a branch against `rev`, or the whole repository."""
+
+    scope: str = "repository"
+    rev: str = ""
+    #: Baseline file; None: the `dupes_baseline` option.
+    baseline: Path | None = None
+    #: Write every current pair (scope repository) to the baseline instead of reporting them.
+    update_baseline: bool = False
+
+
+def check_duplicates(
+    engine: Engine,
+    check: DuplicateCheck,
+    notice: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
+) -> DuplicateReport:
+    """Run a duplicate check on the repository at `engine.root`; the report holds the pairs to report."""
+    if check.scope not in SCOPES:
+        raise ConfigError(f"unknown duplicate check {check.scope!r}; use one of {', '.join(SCOPES)}")
+    if check.update_baseline and check.scope != "repository":
+        raise ConfigError("--update-baseline records the whole repository; leave out --staged and --base")
+    root = engine.root
+    if engine.owner:
+        if not engine.has_index and notice is not None:
+            notice(
+                f"no index of {root} yet: building one first (only this once; later runs index what changed)"
+            )
+        engine.index(progress)
+    changes: list[ChangedFile] | None = None
+    if check.scope == "staged":
+        changes = staged_changes(root)
+    elif check.scope == "branch":
+        changes = branch_changes(root, check.rev)
+    report = engine.find_duplicates(changes)
+    settings = engine.settings
+    baseline = check.baseline or root / settings.dupes_baseline
+    suppressions = load_suppressions(root / settings.dupes_suppressions, None)
+    if check.update_baseline:
+        kept, report.suppressed = suppressions.split(report.pairs)
+        count = write_baseline(baseline, kept)
+        report.notes.append(f"wrote {count} known pairs to {baseline}")
+        report.pairs = []
+        return report
+    suppressions = load_suppressions(root / settings.dupes_suppressions, baseline)
+    report.pairs, report.suppressed = suppressions.split(report.pairs)
+    return report

@@ -1,0 +1,147 @@
+"""Structural fingerprints of functions and methods, for duplicate detection.
+
+A unit's tokens come from tree-sitter with comments and docstrings left out
+(`parsing.code_tokens`). Three views of them:
+
+- the *exact* fingerprint hashes the tokens as written: layout and comments do
+  not matter (a type-1 clone has the same one);
+- the *shape* hashes the tokens with every identifier replaced by `$` and every
+  literal by `#` (a type-2 clone, renamed identifiers or changed literals, has the
+  same shape);
+- the *shingles* are the hashed 5-grams of the shape tokens; the Jaccard
+  similarity of two units' shingle sets measures edited (type-3) clones. A
+  MinHash of the shingles, cut into bands, finds candidate pairs without
+  comparing every pair (locality-sensitive hashing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from codesearch.models import CodeUnit
+from codesearch.parsing import IDENTIFIER, LITERAL, code_tokens
+
+#: Bump when anything below changes what is stored: stored fingerprints are then rebuilt.
+FINGERPRINT_VERSION = "2"
+#: Kinds of units compared for duplication.
+DUPLICATE_KINDS = ("function", "method")
+SHINGLE = 5
+BANDS = 20
+ROWS = 2
+#: Units whose bodies have fewer normalized tokens than this are not even stored.
+STORED_MIN_TOKENS = 8
+
+_PRIME = (1 << 61) - 1
+_rng = np.random.default_rng(20261123)
+_A = _rng.integers(1, 1 << 31, size=BANDS * ROWS, dtype=np.uint64)
+_B = _rng.integers(0, 1 << 31, size=BANDS * ROWS, dtype=np.uint64)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFingerprint:
+    """What duplicate detection knows of one unit, without its text."""
+
+    exact: str
+    shape: str
+    #: Normalized tokens of the body (after the signature): the size the boilerplate gate reads.
+    tokens: int
+    shingles: npt.NDArray[np.uint32]
+    bands: tuple[int, ...]
+
+    @property
+    def distinct_shingles(self) -> int:
+        """Number of distinct shape 5-grams: repetitive code has few."""
+        return int(self.shingles.size)
+
+
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def shingle_set(shape: Sequence[str]) -> npt.NDArray[np.uint32]:
+    """Sorted distinct hashes of the k-grams of a shape token sequence."""
+    if len(shape) < SHINGLE:
+        grams = ["\x1f".join(shape)] if shape else []
+    else:
+        grams = ["\x1f".join(shape[i : i + SHINGLE]) for i in range(len(shape) - SHINGLE + 1)]
+    return np.unique(np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint32, count=len(grams)))
+
+
+def band_hashes(shingles: npt.NDArray[np.uint32]) -> tuple[int, ...]:
+    """LSH band keys of a shingle set's MinHash signature (63-bit, band number included)."""
+    if shingles.size == 0:
+        return ()
+    x = shingles.astype(np.uint64)
+    signature = ((np.outer(_A, x) + _B[:, None]) % _PRIME).min(axis=1)
+    out = []
+    for band in range(BANDS):
+        chunk = signature[band * ROWS : (band + 1) * ROWS].tobytes()
+        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
+        out.append(int.from_bytes(digest, "big") >> 1)
+    return tuple(out)
+
+
+def header_length(texts: Sequence[str], signature: str) -> int:
+    """How many of a unit's tokens make its signature (decorators included); 0 when unknown.
+
+    The signature is whitespace-collapsed (and may be cut short), so it is matched
+    against the tokens' text with all whitespace removed.
+    """
+    wanted = "".join(signature.split())
+    if not wanted:
+        return 0
+    joined = "".join("".join(t.split()) for t in texts)
+    at = joined.find(wanted)
+    if at < 0:
+        return 0
+    end = at + len(wanted)
+    covered = 0
+    for n, text in enumerate(texts):
+        covered += len("".join(text.split()))
+        if covered >= end:
+            return n + 1
+    return len(texts)
+
+
+def fingerprint_tokens(tokens: Sequence[tuple[str, str]], signature: str = "") -> UnitFingerprint:
+    """The fingerprint of a token sequence of (class, text) pairs; `signature` marks where the body starts."""
+    exact = [text for _, text in tokens]
+    shape = ["$" if cls == IDENTIFIER else "#" if cls == LITERAL else text for cls, text in tokens]
+    shingles = shingle_set(shape)
+    body = len(tokens) - header_length(exact, signature)
+    return UnitFingerprint(_digest(exact), _digest(shape), body, shingles, band_hashes(shingles))
+
+
+def fingerprint_units(source: bytes, language: str, units: Sequence[CodeUnit]) -> dict[str, UnitFingerprint]:
+    """Fingerprints of a file's functions and methods, by unit key.
+
+    `source` is the bytes the units' offsets index. Units too small to matter
+    (bodies under STORED_MIN_TOKENS tokens) are left out.
+    """
+    wanted = [u for u in units if u.kind in DUPLICATE_KINDS]
+    if not wanted:
+        return {}
+    tokens = code_tokens(source, language)
+    starts = np.fromiter((start for _, start, _ in tokens), dtype=np.int64, count=len(tokens))
+    out: dict[str, UnitFingerprint] = {}
+    for unit in wanted:
+        lo = int(np.searchsorted(starts, unit.start_byte, side="left"))
+        hi = int(np.searchsorted(starts, unit.end_byte, side="left"))
+        fp = fingerprint_tokens([(cls, text) for cls, _, text in tokens[lo:hi]], unit.signature)
+        if fp.tokens >= STORED_MIN_TOKENS:
+            out[unit.key] = fp
+    return out
+
+
+def jaccard(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> float:
+    """Jaccard similarity of two sorted distinct shingle sets."""
+    if a.size == 0 or b.size == 0:
+        return 0.0
+    both = np.intersect1d(a, b, assume_unique=True).size
+    return float(both / (a.size + b.size - both))
