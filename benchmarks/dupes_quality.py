@@ -389,6 +389,11 @@ def main() -> None:
                 f"{sum(r is not None for r in flagged(neighbours, opts))} |"
             )
     print()
+    print("LSH candidates (pairs sharing a MinHash band, so found without a vector search):")
+    for label, group in pairs.items():
+        shared = sum(bool(set(samples[a].fp.bands) & set(samples[b].fp.bands)) for a, b in group)
+        print(f"  {label:<16} {shared}/{len(group)}")
+    print()
     print("score distributions (structure Jaccard / cosine, median [p10, p90]):")
     groups = {**pairs, **{f"neg-{k}": v for k, v in negatives.items()}, "neighbours": neighbours}
     for label, group in groups.items():
