@@ -302,6 +302,7 @@ def find_in_change(
     for unit, vec in zip([u for f in files for u in f.units], vectors, strict=True):
         unit.vector = vec
 
+    changed_ids = {id(u) for u in changed}
     seen: set[frozenset[UnitLocation]] = set()
     dense_filter = StoreFilter(kinds=DUPLICATE_KINDS)
     for unit in changed:
@@ -327,7 +328,9 @@ def find_in_change(
             key = frozenset((unit.loc, other.loc))
             if key in seen:
                 continue
-            pair = judge(unit, other, opts)
+            # Two new functions: the later one (by path and line) is the copy.
+            later = id(other) in changed_ids and _place(other) > _place(unit)
+            pair = judge(other, unit, opts) if later else judge(unit, other, opts)
             if pair is not None:
                 seen.add(key)
                 matches.append(pair)
@@ -335,6 +338,10 @@ def find_in_change(
         report.pairs.extend(matches[:PAIRS_PER_UNIT])
     report.pairs.sort(key=_pair_order)
     return report
+
+
+def _place(unit: _Unit) -> tuple[str, int]:
+    return (unit.loc.path, unit.loc.start_line)
 
 
 def _pair_order(p: DuplicatePair) -> tuple[str, int, float, str, int]:

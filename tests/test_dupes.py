@@ -411,3 +411,56 @@ def test_pre_commit_framework_manifest() -> None:
         "always_run: true",
     ):
         assert line in manifest
+
+
+def test_store_vectors_on_both_backends(tmp_path: Path) -> None:
+    from codesearch.lexical import document_vector
+    from codesearch.store.base import StoredPoint
+    from codesearch.store.edge import EdgeStore
+    from codesearch.store.qdrant_server import QdrantStore
+
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((3, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    points = [
+        StoredPoint(10 + i, vecs[i], document_vector(f"unit {i}"), {"path": f"p{i}.py", "kind": "function"})
+        for i in range(3)
+    ]
+    (tmp_path / "edge").mkdir()
+    stores = [
+        EdgeStore(tmp_path / "edge", 8),
+        QdrantStore(path=str(tmp_path / "local"), collection="c", dimensions=8, repository="r"),
+    ]
+    for store in stores:
+        try:
+            store.upsert(points)
+            got = store.vectors([12, 10, 99])
+            assert sorted(got) == [10, 12]
+            assert np.allclose(got[12], vecs[2], atol=1e-5) and np.allclose(got[10], vecs[0], atol=1e-5)
+        finally:
+            store.close()
+
+
+def test_a_process_that_owns_the_index_answers_the_check(tmp_path: Path) -> None:
+    from codesearch import Engine
+
+    root = make_repo(tmp_path / "repo", BASE)
+    with Engine.open(root, write=True) as owner:  # as the watcher or the language server would hold it
+        owner.index()
+        write(root, {"copies.py": RETRY_RENAMED})
+        git(root, "add", "copies.py")
+        owner.update(["copies.py"])
+        done = cs(root, "--staged", "--json")
+        assert done.returncode == 1, done.stderr
+        assert [(p["symbol"], p["kind"]) for p in pairs(done)] == [("get_again", "renamed")]
+
+
+def test_the_first_commit_is_checked_too(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q")
+    write(root, {"a.py": RETRY, "b.py": RETRY_RENAMED + UNRELATED})
+    git(root, "add", "-A")
+    done = cs(root, "--staged", "--json")
+    assert done.returncode == 1, done.stderr
+    assert {(p["path"], p["kind"]) for p in pairs(done)} == {("b.py", "renamed")}
