@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dupes(args: argparse.Namespace, out: Console, err: Console) -> int:
-    return cli_dupes.run(args, _overrides(args), out, err)
+    return cli_dupes.run(args, _overrides(args), out, err, _progress_printer(err))
 
 
 def _root(path: str) -> Path:

@@ -22,6 +22,7 @@ from codesearch.duplicates import DuplicateReport
 from codesearch.engine import Engine
 from codesearch.errors import CodesearchError
 from codesearch.gitstage import git_root
+from codesearch.indexer import ProgressCallback
 from codesearch.sarif import to_sarif
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
@@ -52,16 +53,28 @@ def add_parser(sub: Any, add_option_flags: Callable[[argparse.ArgumentParser], N
     add_option_flags(p)
 
 
-def run(args: argparse.Namespace, overrides: dict[str, Any], out: Console, err: Console) -> int:
+def run(
+    args: argparse.Namespace,
+    overrides: dict[str, Any],
+    out: Console,
+    err: Console,
+    progress: ProgressCallback | None = None,
+) -> int:
     """Run `codesearch dupes`; every error is one line on stderr and exit code 2."""
     try:
-        return _run(args, overrides, out, err)
+        return _run(args, overrides, out, err, progress)
     except CodesearchError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_ERROR
 
 
-def _run(args: argparse.Namespace, overrides: dict[str, Any], out: Console, err: Console) -> int:
+def _run(
+    args: argparse.Namespace,
+    overrides: dict[str, Any],
+    out: Console,
+    err: Console,
+    progress: ProgressCallback | None,
+) -> int:
     scope = "staged" if args.staged else "branch" if args.base else "repository"
     path = Path(args.path).resolve()
     root = git_root(path) if scope != "repository" else path
@@ -77,7 +90,9 @@ def _run(args: argparse.Namespace, overrides: dict[str, Any], out: Console, err:
         update_baseline=args.update_baseline,
     )
     with Engine.open(root, settings) as engine:
-        report = check_duplicates(engine, check, notice=lambda m: err.print(f"codesearch: {escape(m)}"))
+        report = check_duplicates(
+            engine, check, notice=lambda m: err.print(f"codesearch: {escape(m)}"), progress=progress
+        )
     fmt = "json" if args.json else args.format
     if fmt == "json":
         sys.stdout.write(json.dumps([p.to_json() for p in report.pairs], indent=2) + "\n")

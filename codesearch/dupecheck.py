@@ -38,18 +38,22 @@ def check_duplicates(
     notice: Callable[[str], None] | None = None,
     progress: ProgressCallback | None = None,
 ) -> DuplicateReport:
-    """Run a duplicate check on the repository at `engine.root`; the report holds the pairs to report."""
+    """Run a duplicate check on the repository at `engine.root`; the report holds the pairs to report.
+
+    `progress` is told about the first index build only (later runs index a few files quietly).
+    """
     if check.scope not in SCOPES:
         raise ConfigError(f"unknown duplicate check {check.scope!r}; use one of {', '.join(SCOPES)}")
     if check.update_baseline and check.scope != "repository":
         raise ConfigError("--update-baseline records the whole repository; leave out --staged and --base")
     root = engine.root
     if engine.owner:
-        if not engine.has_index and notice is not None:
+        building = not engine.has_index
+        if building and notice is not None:
             notice(
                 f"no index of {root} yet: building one first (only this once; later runs index what changed)"
             )
-        engine.index(progress)
+        engine.index(progress if building else None)
     changes: list[ChangedFile] | None = None
     if check.scope == "staged":
         changes = staged_changes(root)

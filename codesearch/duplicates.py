@@ -22,7 +22,7 @@ clusters. Both return raw pairs; suppressions and baselines apply afterwards
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,23 +387,3 @@ def find_in_repository(store: VectorStore, state: IndexState, opts: DuplicateOpt
             report.pairs.append(pair)
     report.pairs.sort(key=_pair_order)
     return report
-
-
-def encode_changes(changes: Iterable[ChangedFile]) -> list[dict[str, str | None]]:
-    """Changes as JSON-safe dicts (for the index owner's socket)."""
-    import base64
-
-    def enc(data: bytes | None) -> str | None:
-        return None if data is None else base64.b64encode(data).decode()
-
-    return [{"path": c.path, "new": enc(c.new), "old": enc(c.old)} for c in changes]
-
-
-def decode_changes(items: Iterable[dict[str, Any]]) -> list[ChangedFile]:
-    """The inverse of `encode_changes`."""
-    import base64
-
-    def dec(text: Any) -> bytes | None:
-        return None if text is None else base64.b64decode(str(text))
-
-    return [ChangedFile(str(i["path"]), dec(i.get("new")), dec(i.get("old"))) for i in items]

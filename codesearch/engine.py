@@ -24,14 +24,7 @@ import numpy as np
 
 from codesearch.cache import EmbeddingCache
 from codesearch.config import Settings, load_settings
-from codesearch.duplicates import (
-    DuplicateReport,
-    decode_changes,
-    encode_changes,
-    find_in_change,
-    find_in_repository,
-    options_for,
-)
+from codesearch.duplicates import DuplicateReport, find_in_change, find_in_repository, options_for
 from codesearch.embedding import Embedder, index_slug, make_embedder
 from codesearch.embedding.base import Vectors, normalize_rows
 from codesearch.errors import (
@@ -40,7 +33,7 @@ from codesearch.errors import (
     IndexBusyError,
     IndexNotFoundError,
 )
-from codesearch.gitstage import ChangedFile
+from codesearch.gitstage import ChangedFile, decode_changes, encode_changes
 from codesearch.indexer import Indexer, Progress, ProgressCallback
 from codesearch.lexical import query_vector
 from codesearch.models import IndexReport, SearchFilters, SearchHit, content_hash

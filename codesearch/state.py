@@ -215,16 +215,6 @@ class IndexState:
             )
         return out
 
-    def shape_matches(self, shapes: Sequence[str]) -> set[int]:
-        """Point ids whose shape fingerprint is one of these."""
-        out: set[int] = set()
-        for start in range(0, len(shapes), 500):
-            chunk = list(shapes[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT point_id FROM fingerprints WHERE shape IN ({marks})", chunk)
-            out.update(r[0] for r in rows)
-        return out
-
     def band_groups(self, largest: int) -> list[list[int]]:
         """Point ids that share an LSH band key, one list per key (keys shared by over `largest` left out)."""
         rows = self._db.execute(
