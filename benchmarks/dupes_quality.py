@@ -13,8 +13,9 @@ From each sampled original the script makes:
 - type 3r: type 2 plus two statement edits.
 
 Negative controls (must not be flagged): random pairs of other originals; *hard*
-pairs (each original with the other function of the package most similar in
-structure that is not of the same shape); and *boilerplate* pairs (short functions of
+pairs (each original with the function of the other package most similar in
+structure); *semantic* pairs (each original with the function of the other package
+closest in meaning, by embedding cosine); and *boilerplate* pairs (short functions of
 the package under the size gate, paired with their most similar short function).
 
 Each function is put alone in a file (`orig/...` or `clones/...`), parsed, fingerprinted
@@ -42,11 +43,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _corpus import pypi_source
+from _corpus import DATA, pypi_source
 
+from codesearch.cache import EmbeddingCache
 from codesearch.duplicates import DuplicateOptions, UnitLocation, _Unit, judge
 from codesearch.embedding.local import LocalEmbedder
 from codesearch.fingerprint import DUPLICATE_KINDS, UnitFingerprint, fingerprint_units, jaccard
+from codesearch.models import content_hash
 from codesearch.parsing import parse_file
 from codesearch.representation import plan_units
 
@@ -293,7 +296,12 @@ def main() -> None:
                 samples[f"{kind}-{n}"] = s
                 pairs[kind].append((f"{kind}-{n}", key))
 
-    negatives: dict[str, list[tuple[str, str]]] = {"random": [], "hard": [], "boilerplate": []}
+    negatives: dict[str, list[tuple[str, str]]] = {
+        "random": [],
+        "hard": [],
+        "semantic": [],
+        "boilerplate": [],
+    }
     neighbours: list[tuple[str, str]] = []
     package = {f"o{n}": f.path.split("/", 1)[0] for n, f in enumerate(pool)}
     for key in chosen:
@@ -321,14 +329,29 @@ def main() -> None:
         ranked = sorted((jaccard(fp.shingles, samples[k].fp.shingles), k) for k in small if k != key)
         negatives["boilerplate"].append((key, ranked[-1][1]))
 
-    used = sorted(
-        {k for group in (*pairs.values(), *negatives.values(), neighbours) for p in group for k in p}
-    )
+    # Every function is embedded (through a cache in benchmarks/.data, so re-runs are quick): the
+    # *semantic* negatives need the vectors of all candidates.
     emb = LocalEmbedder()
-    vectors = emb.embed_documents([samples[k].plan_text for k in used])
-    for k, v in zip(used, vectors, strict=True):
-        samples[k].vector = v
-    print(f"embedded {len(used)} functions with {emb.model_id}\n")
+    cache = EmbeddingCache(DATA / "dupes-quality-cache", emb.model_id, emb.dimensions)
+    keys = sorted(samples)
+    hashes = [content_hash(samples[k].plan_text) for k in keys]
+    found = cache.get_many(hashes)
+    missing = [(k, h) for k, h in zip(keys, hashes, strict=True) if h not in found]
+    if missing:
+        fresh = emb.embed_documents([samples[k].plan_text for k, _ in missing])
+        new = {h: v for (_, h), v in zip(missing, fresh, strict=True)}
+        cache.put_many(new)
+        found.update(new)
+    for k, h in zip(keys, hashes, strict=True):
+        samples[k].vector = found[h]
+    print(f"{len(keys)} functions embedded with {emb.model_id} ({len(missing)} not in the cache)\n")
+    for key in chosen:
+        # Semantic: the function of *another* package closest in meaning (cosine), surely not a copy.
+        vec = samples[key].vector
+        ranked_cos = sorted(
+            (float(np.dot(vec, samples[k].vector)), k) for k in big if package[k] != package[key]
+        )
+        negatives["semantic"].append((key, ranked_cos[-1][1]))
 
     def flagged(group: list[tuple[str, str]], opts: DuplicateOptions) -> list[str | None]:
         out = []
