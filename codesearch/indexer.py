@@ -114,13 +114,16 @@ def fingerprint_records(source: bytes, language: str, units: Sequence[CodeUnit])
     """Fingerprint records of a parsed file's functions and methods (none for text files)."""
     if language == "text":
         return []
-    by_key = {u.key: u for u in units}
+    try:
+        fingerprints = fingerprint_units(source, language, units)
+    except CodesearchError:
+        return []  # a file that cannot be fingerprinted is still indexed; it is just not compared
     return [
         FingerprintRecord(
-            point_id(u.path, key), u.path, u.kind, u.qualified_name, u.start_line, u.end_line, fp
+            point_id(u.path, u.key), u.path, u.kind, u.qualified_name, u.start_line, u.end_line, fp
         )
-        for key, fp in fingerprint_units(source, language, units).items()
-        if (u := by_key[key])
+        for u in units
+        if (fp := fingerprints.get(u.key)) is not None
     ]
 
 
@@ -291,9 +294,9 @@ class Indexer:
 
         A file that changed since it was indexed gets its fingerprints when it is re-indexed.
         """
-        records = self._state.files()
+        records = list(self._state.files().values())
         for start in range(0, len(records), 256):
-            chunk = list(records.values())[start : start + 256]
+            chunk = records[start : start + 256]
             rows: list[FingerprintRecord] = []
             for rec in chunk:
                 try:

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from codesearch.fingerprint import fingerprint_units, jaccard
 from codesearch.parsing import parse_file
@@ -464,3 +465,21 @@ def test_the_first_commit_is_checked_too(tmp_path: Path) -> None:
     done = cs(root, "--staged", "--json")
     assert done.returncode == 1, done.stderr
     assert {(p["path"], p["kind"]) for p in pairs(done)} == {("b.py", "renamed")}
+
+
+def test_a_file_that_cannot_be_fingerprinted_is_still_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codesearch import Engine
+    from codesearch.errors import ParseError
+
+    def broken(source: bytes, language: str) -> list[tuple[str, int, str]]:
+        raise ParseError("grammar failed on odd input")
+
+    monkeypatch.setattr("codesearch.fingerprint.code_tokens", broken)
+    root = make_repo(tmp_path / "repo", {"net.py": RETRY})
+    with Engine.open(root, write=True) as engine:
+        report = engine.index()
+        assert report.units == 2 and not report.skipped
+        assert engine.find_duplicates(None).checked_units == 0
+        assert engine.search("retry with exponential backoff", k=1)[0].symbol == "fetch_with_retry"

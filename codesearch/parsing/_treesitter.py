@@ -401,11 +401,18 @@ def code_tokens(source: bytes, language: str) -> list[tuple[str, int, str]]:
 
     A string literal is one token however it is built (interpolations included);
     identifiers and literals are classed so that callers can abstract them.
+    Raises ParseError when the grammar cannot be loaded or fails on the input.
     """
     grammar = _grammar(language)
-    tree = Parser(grammar.language).parse(_guard(source, language))
+    try:
+        return _tokens(Parser(grammar.language).parse(_guard(source, language)).root_node, source)
+    except Exception as exc:  # a grammar failing on odd input: the caller goes on without tokens
+        raise ParseError(f"could not tokenize as {language}: {exc!r}") from exc
+
+
+def _tokens(root: Node, source: bytes) -> list[tuple[str, int, str]]:
     out: list[tuple[str, int, str]] = []
-    cursor = tree.root_node.walk()
+    cursor = root.walk()
     while True:
         node = cursor.node
         descend = False
