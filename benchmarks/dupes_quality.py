@@ -385,6 +385,9 @@ def main() -> None:
     table(base, "defaults")
     table(DuplicateOptions(args.min_tokens, args.min_jaccard, 0.0), "structure floor only (no cosine)")
     table(DuplicateOptions(args.min_tokens // 2, args.min_jaccard, args.threshold), "half the size gate")
+    table(
+        DuplicateOptions(args.min_tokens * 4 // 3, args.min_jaccard, args.threshold), "a stricter size gate"
+    )
 
     if args.show_neighbours:
         for (a, b), r in zip(neighbours, flagged(neighbours, base), strict=True):
