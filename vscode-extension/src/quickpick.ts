@@ -1,0 +1,132 @@
+/**
+ * "Codesearch: Find Code That…": a QuickPick whose items come from `codesearch/search`.
+ */
+
+import * as vscode from 'vscode';
+import type { SearchResponse, SearchResult } from './protocol';
+import { pickTitle, responseNotes, toItem, type ResultItem } from './results';
+import { SearchSession } from './search-session';
+import type { CodesearchServer } from './server';
+
+const DEBOUNCE_MS = 150;
+/** While the index is partial, ask again this often so new files show up without retyping. */
+const PARTIAL_REFRESH_MS = 3000;
+
+type PickItem = vscode.QuickPickItem & { result?: SearchResult };
+
+function toRange(result: SearchResult): vscode.Range {
+  const { start, end } = result.range;
+  return new vscode.Range(start.line, start.character, end.line, end.character);
+}
+
+/** Opens a result's file: as a preview that keeps focus in the QuickPick, or for real on Enter. */
+async function showResult(result: SearchResult, preview: boolean): Promise<void> {
+  const range = toRange(result);
+  const editor = await vscode.window.showTextDocument(vscode.Uri.parse(result.uri), {
+    preview,
+    preserveFocus: preview,
+    // Cursor at the start of the unit; the whole unit scrolled into view.
+    selection: new vscode.Range(range.start, range.start),
+  });
+  editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+}
+
+function itemsFor(response: SearchResponse): PickItem[] {
+  const items: PickItem[] = [];
+  // A separator cannot be selected: a hint, not a result.
+  for (const note of responseNotes(response)) {
+    items.push({ label: note, kind: vscode.QuickPickItemKind.Separator });
+  }
+  if (response.results.length === 0) {
+    items.push({ label: '$(info) No results', alwaysShow: true, description: 'try other words' });
+  }
+  items.push(...response.results.map((r): ResultItem => toItem(r)));
+  return items;
+}
+
+/** Shows the Find Code QuickPick until the user picks a result or dismisses it. */
+export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel, initialQuery = ''): void {
+  const pick = vscode.window.createQuickPick<PickItem>();
+  pick.title = pickTitle(undefined);
+  pick.placeholder = 'Describe what the code does, e.g. "retry a failed upload with backoff"';
+  // Results are semantic: VS Code must neither hide nor re-rank them by its own fuzzy match.
+  pick.matchOnDescription = false;
+  pick.matchOnDetail = false;
+  pick.ignoreFocusOut = false;
+
+  const original = vscode.window.activeTextEditor;
+  const originalSelection = original?.selection;
+  let previewed = false;
+  let accepted = false;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const session = new SearchSession<SearchResponse>({
+    delayMs: DEBOUNCE_MS,
+    newCancellable: () => new vscode.CancellationTokenSource(),
+    search: (query, signal) => server.search({ query }, (signal as vscode.CancellationTokenSource).token),
+    onBusy: (busy) => {
+      pick.busy = busy;
+    },
+    onEmpty: () => {
+      pick.items = [];
+      pick.title = pickTitle(undefined);
+    },
+    onResult: (query, response, elapsedMs) => {
+      log.debug(`search ${JSON.stringify(query)}: ${response.results.length} results in ${elapsedMs} ms` +
+        (response.partial ? ' (partial)' : ''));
+      pick.title = pickTitle(response);
+      pick.items = itemsFor(response);
+      if (refreshTimer !== undefined) {
+        clearTimeout(refreshTimer);
+        refreshTimer = undefined;
+      }
+      if (response.partial) {
+        refreshTimer = setTimeout(() => session.refresh(pick.value), PARTIAL_REFRESH_MS);
+      }
+    },
+    onError: (query, error) => {
+      log.error(`search ${JSON.stringify(query)} failed: ${String(error)}`);
+      pick.items = [{ label: `$(error) ${error instanceof Error ? error.message : String(error)}`, alwaysShow: true }];
+    },
+  });
+
+  pick.onDidChangeValue((value) => session.update(value));
+  pick.onDidChangeActive((active) => {
+    const result = active[0]?.result;
+    if (result !== undefined) {
+      previewed = true;
+      showResult(result, true).catch((error: unknown) => log.warn(`preview failed: ${String(error)}`));
+    }
+  });
+  pick.onDidAccept(() => {
+    const result = pick.selectedItems[0]?.result ?? pick.activeItems[0]?.result;
+    if (result === undefined) {
+      return;
+    }
+    accepted = true;
+    pick.hide();
+    showResult(result, false).catch((error: unknown) => {
+      void vscode.window.showErrorMessage(`Codesearch: cannot open ${result.path}: ${String(error)}`);
+    });
+  });
+  pick.onDidHide(() => {
+    session.dispose();
+    if (refreshTimer !== undefined) {
+      clearTimeout(refreshTimer);
+    }
+    pick.dispose();
+    // Escape after browsing: go back where the user was, as VS Code's own pickers do.
+    if (!accepted && previewed && original !== undefined) {
+      void vscode.window.showTextDocument(original.document, {
+        viewColumn: original.viewColumn ?? vscode.ViewColumn.Active,
+        ...(originalSelection === undefined ? {} : { selection: originalSelection }),
+      });
+    }
+  });
+
+  pick.show();
+  if (initialQuery !== '') {
+    pick.value = initialQuery;
+    session.update(initialQuery);
+  }
+}
