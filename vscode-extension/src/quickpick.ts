@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import type { SearchResponse, SearchResult } from './protocol';
-import { pickTitle, responseNotes, toItem, type ResultItem } from './results';
+import { pickTitle, toItem, type ResultItem } from './results';
 import { SearchSession } from './search-session';
 import type { CodesearchServer } from './server';
 
@@ -33,10 +33,6 @@ async function showResult(result: SearchResult, preview: boolean): Promise<void>
 
 function itemsFor(response: SearchResponse): PickItem[] {
   const items: PickItem[] = [];
-  // A separator cannot be selected: a hint, not a result.
-  for (const note of responseNotes(response)) {
-    items.push({ label: note, kind: vscode.QuickPickItemKind.Separator });
-  }
   if (response.results.length === 0) {
     items.push({ label: '$(info) No results', alwaysShow: true, description: 'try other words' });
   }

@@ -195,10 +195,9 @@ export class CodesearchServer implements vscode.Disposable {
     const openSettings = 'Open Settings';
     const showLog = 'Show Log';
     const choice = await vscode.window.showErrorMessage(
-      `Codesearch: the codesearch language server is not installed for ${python.command} (${python.source}): ${reason}. ` +
-        `Install it into that interpreter with \`${python.command} -m pip install codesearch\` ` +
-        '(or `pip install -e <path to the codesearch repository>`), or set codesearch.pythonPath ' +
-        'to a Python that has it, then run Codesearch: Restart Server.',
+      `Codesearch is not installed for ${python.command} (${python.source}): ${reason}. ` +
+        `Install it with \`${python.command} -m pip install codesearch\` (from a checkout: \`pip install -e <repo>\`), ` +
+        'or set codesearch.pythonPath to a Python that has it; then run Codesearch: Restart Server.',
       openSettings,
       showLog,
     );
