@@ -224,6 +224,8 @@ class FolderIndex:
         except IndexNotFoundError:
             return FolderSearch([], partial=True)
         except IndexBusyError as exc:
+            if not engine.owner and self._take_over(engine):  # the owning process has ended
+                return self.search(query, k, filters, mode)
             return FolderSearch([], partial=partial, warning=str(exc))
         except EmbeddingError as exc:
             warning = (
@@ -241,6 +243,16 @@ class FolderIndex:
             return FolderSearch(hits, partial=partial, warning=warning)
         self._embedding_down = False
         return FolderSearch(hits, partial=partial)
+
+    def _take_over(self, engine: Engine) -> bool:
+        """Become the index's owner (and start watching) if its owner went away; True if done."""
+        with self._lock:
+            if self._engine is not engine or self._closed:
+                return False
+            self._engine = None
+        engine.close()
+        self._open()
+        return self._engine is not None and self._engine.owner
 
     def reindex(self) -> bool:
         """Queue a pass over the whole folder; False if this server does not own the index."""

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -197,3 +201,65 @@ async def test_embedding_server_down_falls_back_to_lexical(tmp_path: Path) -> No
             assert "warning" not in again
         finally:
             await stop(client)
+
+
+async def test_another_owner_answers_then_the_server_takes_over(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "sample_repo", repo)
+    env = server_env(tmp_path)
+    log = tmp_path / "watch.log"
+    with log.open("w") as sink:
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "codesearch", "watch", str(repo), "-q"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    client = None
+    try:
+        owner_lock = repo / ".codesearch" / "owner.lock"
+        for _ in range(100):  # the watch process takes the lock before it indexes
+            if owner_lock.exists() and _locked(owner_lock):
+                break
+            await asyncio.sleep(0.1)
+        client = await start([repo], env)
+        status = await wait_ready(client)
+        assert "another codesearch process" in status["folders"][0]["message"]
+        for _ in range(300):  # answered by the watch process while it indexes
+            found = await request(client, "codesearch/search", {"query": QUERY, "k": 1})
+            if found["results"] and found["results"][0]["path"] == "src/net/upload.py":
+                break
+            await asyncio.sleep(0.2)
+        assert found["results"][0]["path"] == "src/net/upload.py"
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=60) == 0, log.read_text()
+        again = await request(client, "codesearch/search", {"query": QUERY, "k": 1})
+        assert again["results"][0]["path"] == "src/net/upload.py" and "warning" not in again
+        await wait_ready(client)
+        (repo / "tides.py").write_text(
+            "def predict_high_tide(harbour, day):\n    return harbour.tides[day]\n"
+        )
+        for _ in range(150):  # its own watcher follows edits now
+            tide = await request(client, "codesearch/search", {"query": "predict_high_tide", "k": 1})
+            if tide["results"] and tide["results"][0]["path"] == "tides.py":
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError(f"the server did not take the index over: {tide}")
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+        if client is not None:
+            await stop(client)
+
+
+def _locked(path: Path) -> bool:
+    with path.open("a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
