@@ -171,11 +171,12 @@ export class CodesearchServer implements vscode.Disposable {
       throw error;
     }
     this.setState('running');
-    try {
-      this.statusEmitter.fire(await client.sendRequest<StatusReport>(STATUS_REQUEST));
-    } catch (error) {
-      this.log.warn(`codesearch/status failed: ${String(error)}`);
-    }
+    // Not awaited: a server that never answers must not block searches and restarts.
+    // Params `{}`, not none: pygls 2 cannot read a custom request that has no params.
+    client.sendRequest<StatusReport>(STATUS_REQUEST, {}).then(
+      (report) => this.statusEmitter.fire(report),
+      (error: unknown) => this.log.warn(`codesearch/status failed: ${String(error)}`),
+    );
   }
 
   private async doStop(): Promise<void> {
