@@ -173,6 +173,11 @@ async function findCode(page, { query, file, path, line }, n) {
   await page.screenshot({ path: join(outDir, `${n}-opened.png`) });
 }
 
+async function expectNoErrorToast(page) {
+  const toasts = await page.locator('.notification-toast', { hasText: 'Codesearch' }).allInnerTexts();
+  if (toasts.length > 0) fail(`unexpected Codesearch notification: ${toasts.join(' | ').replace(/\s+/g, ' ')}`);
+}
+
 async function checkMissingNotification(page, workspace, noCodesearchPython) {
   // Workspace settings: VS Code watches workspace files (code-server does not notice edits
   // to the user settings file on disk); the extension restarts the server on the change.
@@ -317,6 +322,13 @@ async function main() {
       await findCode(page, q, i + 1);
       log(`status bar: ${await statusText(page)}`);
     }
+
+    // Restart and re-index through the palette; then a search must still find the function.
+    await runCommand(page, 'Codesearch: Restart Server');
+    await runCommand(page, 'Codesearch: Re-index Workspace');
+    log(`status bar after restart + re-index: ${await statusText(page)}`);
+    await findCode(page, QUERIES[0], 3);
+    await expectNoErrorToast(page);
 
     const noCodesearch = join(tmp, 'no-codesearch-venv');
     execFileSync('python3', ['-m', 'venv', '--without-pip', noCodesearch]);

@@ -29,10 +29,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       findCode(server, log, typeof query === 'string' ? query : '');
     }),
     vscode.commands.registerCommand('codesearch.reindexWorkspace', async () => {
-      await server.reindex().then(
-        () => vscode.window.setStatusBarMessage('Codesearch: re-indexing the workspace', 3000),
-        reportFailure('re-index failed'),
-      );
+      await server.reindex().then((started) => {
+        log.info(started ? 're-index started' : 're-index not started: one is already running');
+        vscode.window.setStatusBarMessage(
+          started ? 'Codesearch: re-indexing the workspace' : 'Codesearch: already indexing',
+          3000,
+        );
+      }, reportFailure('re-index failed'));
     }),
     vscode.commands.registerCommand('codesearch.restartServer', async () => {
       log.info('restarting the language server');

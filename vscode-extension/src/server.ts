@@ -2,6 +2,8 @@
  * Starts, stops and restarts the codesearch language server (`python -m codesearch_lsp`, stdio).
  */
 
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import * as vscode from 'vscode';
 import {
   ExecuteCommandRequest,
@@ -20,11 +22,21 @@ import {
   type StatusReport,
 } from './protocol';
 import { checkServerInstalled, resolveInterpreter, type Interpreter } from './python';
+import { stderrClassifier } from './serverlog';
 import { SECTION, toInitializationOptions, type ServerSettingKey } from './settings';
 
 export type ClientState = 'starting' | 'running' | 'stopped' | 'missing';
 
 /** Reads a setting only when the user set it somewhere (so unset keys keep the server's defaults). */
+/** Forwards a stream to the log line by line, at the level the server wrote (not all as errors). */
+function pipeLines(input: Readable, log: vscode.LogOutputChannel): void {
+  const classify = stderrClassifier();
+  createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (line: string) => {
+    const { level, text } = classify(line);
+    log[level](text);
+  });
+}
+
 function readUserSetting(key: ServerSettingKey): unknown {
   const inspected = vscode.workspace.getConfiguration(SECTION).inspect(key);
   return inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
@@ -79,15 +91,18 @@ export class CodesearchServer implements vscode.Disposable {
   }
 
   /** Asks the server to re-index one folder, or every folder when `folderUri` is undefined. */
-  async reindex(folderUri?: string): Promise<void> {
+  /** Returns false when the server says no re-index started (e.g. one is already running). */
+  async reindex(folderUri?: string): Promise<boolean> {
     const client = await this.ready();
     if (client === undefined) {
       throw new Error(this.notRunningMessage());
     }
-    await client.sendRequest(ExecuteCommandRequest.type, {
+    const answer: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
       command: SERVER_REINDEX_COMMAND,
       arguments: folderUri === undefined ? [] : [folderUri],
     });
+    const started = (answer as { started?: unknown } | null)?.started;
+    return started !== false;
   }
 
   dispose(): void {
@@ -146,6 +161,7 @@ export class CodesearchServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       // No documentSelector: the server reads files from disk and keeps its index current itself.
       outputChannel: this.log,
+      stdioOptions: { stdout: pipeLines, stderr: pipeLines },
       initializationOptions: options,
     };
     const client = new LanguageClient('codesearch', 'Codesearch', serverOptions, clientOptions);
