@@ -31,6 +31,20 @@ async function showResult(result: SearchResult, preview: boolean): Promise<void>
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
 
+/**
+ * With a filter value, VS Code moves items whose label fuzzy-matches it to the top, which
+ * would re-rank semantic hits for one-word queries ("upload"). `sortByLabel` turns that off;
+ * it is not in the stable API typings (1.91-1.140) but VS Code 1.139 honours it without a
+ * proposal check, as its own quick-access pickers do. Older hosts may reject it: ignored.
+ */
+function keepServerOrder(pick: vscode.QuickPick<PickItem>): void {
+  try {
+    (pick as { sortByLabel?: boolean }).sortByLabel = false;
+  } catch {
+    // Not available in this VS Code: items keep alwaysShow, only their order may change.
+  }
+}
+
 function itemsFor(response: SearchResponse): PickItem[] {
   const items: PickItem[] = [];
   if (response.results.length === 0) {
@@ -48,6 +62,7 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
   // Results are semantic: VS Code must neither hide nor re-rank them by its own fuzzy match.
   pick.matchOnDescription = false;
   pick.matchOnDetail = false;
+  keepServerOrder(pick);
   pick.ignoreFocusOut = false;
 
   const original = vscode.window.activeTextEditor;
