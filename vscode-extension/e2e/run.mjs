@@ -296,6 +296,7 @@ async function main() {
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.on(sig, () => {
       stopCodeServer();
+      rmSync(tmp, { recursive: true, force: true });
       process.exit(130);
     });
   }

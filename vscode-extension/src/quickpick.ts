@@ -14,6 +14,11 @@ const PARTIAL_REFRESH_MS = 3000;
 
 type PickItem = vscode.QuickPickItem & { result?: SearchResult };
 
+/** Identifies a result's location across result lists. */
+function resultKey(result: SearchResult | undefined): string | undefined {
+  return result === undefined ? undefined : `${result.uri}#${result.range.start.line}:${result.range.start.character}`;
+}
+
 function toRange(result: SearchResult): vscode.Range {
   const { start, end } = result.range;
   return new vscode.Range(start.line, start.character, end.line, end.character);
@@ -68,6 +73,8 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
   const original = vscode.window.activeTextEditor;
   const originalSelection = original?.selection;
   let previewed = false;
+  let previewedKey: string | undefined;
+  let shownQuery: string | undefined;
   let accepted = false;
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -85,8 +92,18 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
     onResult: (query, response, elapsedMs) => {
       log.debug(`search ${JSON.stringify(query)}: ${response.results.length} results in ${elapsedMs} ms` +
         (response.partial ? ' (partial)' : ''));
+      const sameQuery = query === shownQuery;
+      const activeKey = sameQuery ? resultKey(pick.activeItems[0]?.result) : undefined;
+      shownQuery = query;
       pick.title = pickTitle(response);
-      pick.items = itemsFor(response);
+      // A refresh of the same query (partial index) keeps the user's place in the list.
+      pick.keepScrollPosition = sameQuery;
+      const items = itemsFor(response);
+      pick.items = items;
+      const keep = activeKey === undefined ? undefined : items.find((i) => resultKey(i.result) === activeKey);
+      if (keep !== undefined) {
+        pick.activeItems = [keep];
+      }
       if (refreshTimer !== undefined) {
         clearTimeout(refreshTimer);
         refreshTimer = undefined;
@@ -104,8 +121,9 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
   pick.onDidChangeValue((value) => session.update(value));
   pick.onDidChangeActive((active) => {
     const result = active[0]?.result;
-    if (result !== undefined) {
+    if (result !== undefined && resultKey(result) !== previewedKey) {
       previewed = true;
+      previewedKey = resultKey(result);
       showResult(result, true).catch((error: unknown) => log.warn(`preview failed: ${String(error)}`));
     }
   });
