@@ -13,7 +13,7 @@ import { StatusBar } from './statusbar';
 /** Kept for deactivate(), which must wait for the server to shut down. */
 let activeServer: CodesearchServer | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Codesearch', { log: true });
   const server = new CodesearchServer(log);
   activeServer = server;
@@ -22,6 +22,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const reportFailure = (what: string) => (error: unknown) => {
     log.error(`${what}: ${String(error)}`);
     void vscode.window.showErrorMessage(`Codesearch: ${what}: ${error instanceof Error ? error.message : String(error)}`);
+  };
+
+  // Several settings saved at once (settings.json, a profile switch) make one restart.
+  let restartTimer: ReturnType<typeof setTimeout> | undefined;
+  const restartSoon = (why: string): void => {
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      log.info(`${why}: restarting the language server`);
+      void server.restart().catch(reportFailure('restart failed'));
+    }, 300);
   };
 
   context.subscriptions.push(
@@ -44,10 +54,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('codesearch.showLog', () => log.show()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(SECTION)) {
-        log.info('settings changed: restarting the language server');
-        void server.restart().catch(reportFailure('restart failed'));
+        restartSoon('settings changed');
       }
     }),
+    { dispose: () => clearTimeout(restartTimer) },
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
       // The client forwards folder changes to a running server; a window that had none needs a start.
       if (server.clientState === 'stopped' && (vscode.workspace.workspaceFolders?.length ?? 0) > 0) {
@@ -56,21 +66,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
 
-  const pythonChanged = await onPythonInterpreterChanged(() => {
-    if (vscode.workspace.getConfiguration(SECTION).get<string>('pythonPath', '').trim() === '') {
-      log.info('Python interpreter changed: restarting the language server');
-      void server.restart().catch(reportFailure('restart failed'));
-    }
-  });
-  if (pythonChanged !== undefined) {
-    context.subscriptions.push(pythonChanged);
-  }
-
   if ((vscode.workspace.workspaceFolders?.length ?? 0) > 0) {
     void server.start().catch(reportFailure('the language server did not start'));
   } else {
     log.info('no workspace folder open: the language server starts when one is added');
   }
+
+  // Not awaited: activating the Python extension can take a while.
+  void onPythonInterpreterChanged(() => {
+    if (vscode.workspace.getConfiguration(SECTION).get<string>('pythonPath', '').trim() === '') {
+      restartSoon('Python interpreter changed');
+    }
+  }).then((subscription) => {
+    if (subscription !== undefined) {
+      context.subscriptions.push(subscription);
+    }
+  });
 }
 
 export function deactivate(): Promise<void> | undefined {
