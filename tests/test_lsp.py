@@ -172,6 +172,19 @@ async def test_bad_settings_are_reported_and_defaults_used(tmp_path: Path) -> No
         await wait_ready(client)
         tide = await request(client, "codesearch/search", {"query": "when is high water", "k": 1})
         assert tide["results"][0]["uri"] == (other / "tides.py").as_uri()
+        # New settings re-open the folders with them; a bad one is reported again.
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codesearch": {"k": 3, "dimensions": "wide"}})
+        )
+        await asyncio.sleep(0.5)
+        await wait_ready(client)
+        assert len((await request(client, "codesearch/search", {"query": QUERY}))["results"]) == 3
+        assert any("dimensions" in m.message and "wide" in m.message for m in client.messages)
+        # The exclude setting is gone with the new settings: web/ is searched again.
+        web = await request(
+            client, "codesearch/search", {"query": "debounce", "filters": {"paths": ["web/**"]}}
+        )
+        assert web["results"]
     finally:
         await stop(client)
 
