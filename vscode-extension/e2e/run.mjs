@@ -10,6 +10,8 @@
 //   CODESEARCH_E2E_CACHE=/dir                     code-server cache (default ~/.cache/codesearch-e2e)
 //   CHROMIUM=/usr/bin/chromium                    browser binary
 //   E2E_OUTPUT=/dir                               screenshots and logs (default e2e-output/)
+//   E2E_TRACE=1                                   log LSP messages (codesearch.trace.server)
+//   E2E_KEEP_TMP=1                                keep the temporary profile and workspace
 
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -148,10 +150,14 @@ async function findCode(page, { query, file, path, line }, n) {
   log(`listed ${want} after ${ms} ms; title "${titleText}"; rows:\n    ${rows.map((r) => r.replace(/\s+/g, ' ')).join('\n    ')}`);
   await page.screenshot({ path: join(outDir, `${n}-results.png`) });
 
-  // Move the selection to the expected row (previewing it), then open it with Enter.
-  const texts = rows.map((r) => r.replace(/\s+/g, ' '));
-  const index = texts.findIndex((t) => t.includes(want));
-  for (let i = 0; i < index; i++) await page.keyboard.press('ArrowDown');
+  // Move the selection down to the expected row (previewing each), then open it with Enter.
+  // Rows may be re-ordered meanwhile (a refresh while the index is partial): look, don't count.
+  const focused = page.locator('.quick-input-widget .monaco-list-row.focused').first();
+  for (let i = 0; i < 30 && !((await focused.innerText().catch(() => '')).includes(want)); i++) {
+    await page.keyboard.press('ArrowDown');
+    await page.waitForTimeout(50);
+  }
+  if (!(await focused.innerText()).includes(want)) fail(`could not move the selection to ${want}`);
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
   const tab = page.locator('.tabs-container .tab.active', { hasText: file });
@@ -247,6 +253,8 @@ async function main() {
     'extensions.ignoreRecommendations': true,
     'chat.disableAIFeatures': true,
     'window.commandCenter': false,
+    // E2E_TRACE=1: the LSP messages, with timings, in e2e-output/Codesearch.log.
+    ...(process.env.E2E_TRACE ? { 'codesearch.trace.server': 'messages' } : {}),
   };
   const settingsFile = join(userDataDir, 'User', 'settings.json');
   mkdirSync(dirname(settingsFile), { recursive: true });
@@ -271,6 +279,7 @@ async function main() {
       '--disable-update-check',
       '--disable-workspace-trust',
       '--reconnection-grace-time', '5',
+      ...(process.env.E2E_TRACE ? ['--log', 'trace'] : []),
       workspace,
     ],
     { env, detached: true, stdio: ['ignore', logFd, logFd] },

@@ -24,16 +24,45 @@ function toRange(result: SearchResult): vscode.Range {
   return new vscode.Range(start.line, start.character, end.line, end.character);
 }
 
-/** Opens a result's file: as a preview that keeps focus in the QuickPick, or for real on Enter. */
-async function showResult(result: SearchResult, preview: boolean): Promise<void> {
+async function show(document: vscode.TextDocument, result: SearchResult, preview: boolean): Promise<void> {
   const range = toRange(result);
-  const editor = await vscode.window.showTextDocument(vscode.Uri.parse(result.uri), {
+  const editor = await vscode.window.showTextDocument(document, {
     preview,
     preserveFocus: preview,
     // Cursor at the start of the unit; the whole unit scrolled into view.
     selection: new vscode.Range(range.start, range.start),
   });
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+}
+
+/**
+ * Opens results in the order the user asked for them. Loading a file takes a variable time,
+ * so a preview whose file loads after a newer preview, the Enter, or the Escape was asked
+ * for is dropped instead of landing on top of it.
+ */
+class ResultOpener {
+  private seq = 0;
+  /** True once a preview was shown: Escape then goes back to the original editor. */
+  previewed = false;
+
+  async preview(result: SearchResult): Promise<void> {
+    const seq = ++this.seq;
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(result.uri));
+    if (seq === this.seq) {
+      this.previewed = true;
+      await show(document, result, true);
+    }
+  }
+
+  async open(result: SearchResult): Promise<void> {
+    this.seq++;
+    await show(await vscode.workspace.openTextDocument(vscode.Uri.parse(result.uri)), result, false);
+  }
+
+  /** Drops previews still loading (the QuickPick closed). */
+  cancel(): void {
+    this.seq++;
+  }
 }
 
 /**
@@ -72,9 +101,12 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
 
   const original = vscode.window.activeTextEditor;
   const originalSelection = original?.selection;
-  let previewed = false;
+  const opener = new ResultOpener();
   let previewedKey: string | undefined;
   let shownQuery: string | undefined;
+  let lastPartial = false;
+  /** The user moved off the first result: a refresh of the same query keeps their item. */
+  let userMoved = false;
   let accepted = false;
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -93,8 +125,10 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
       log.debug(`search ${JSON.stringify(query)}: ${response.results.length} results in ${elapsedMs} ms` +
         (response.partial ? ' (partial)' : ''));
       const sameQuery = query === shownQuery;
-      const activeKey = sameQuery ? resultKey(pick.activeItems[0]?.result) : undefined;
+      const activeKey = sameQuery && userMoved ? resultKey(pick.activeItems[0]?.result) : undefined;
+      userMoved = activeKey !== undefined;
       shownQuery = query;
+      lastPartial = response.partial;
       pick.title = pickTitle(response);
       // A refresh of the same query (partial index) keeps the user's place in the list.
       pick.keepScrollPosition = sameQuery;
@@ -118,13 +152,25 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
     },
   });
 
+  // Indexing finished while the shown answer was partial: ask again now, not at the next tick.
+  const statusSubscription = server.onStatus((report) => {
+    if (lastPartial && !report.partial && pick.value.trim() !== '') {
+      lastPartial = false;
+      session.refresh(pick.value);
+    }
+  });
+
   pick.onDidChangeValue((value) => session.update(value));
   pick.onDidChangeActive((active) => {
     const result = active[0]?.result;
-    if (result !== undefined && resultKey(result) !== previewedKey) {
-      previewed = true;
+    if (result === undefined || accepted) {
+      return;
+    }
+    const firstResult = pick.items.find((i) => i.result !== undefined)?.result;
+    userMoved = resultKey(result) !== resultKey(firstResult);
+    if (resultKey(result) !== previewedKey) {
       previewedKey = resultKey(result);
-      showResult(result, true).catch((error: unknown) => log.warn(`preview failed: ${String(error)}`));
+      opener.preview(result).catch((error: unknown) => log.warn(`preview failed: ${String(error)}`));
     }
   });
   pick.onDidAccept(() => {
@@ -134,18 +180,23 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
     }
     accepted = true;
     pick.hide();
-    showResult(result, false).catch((error: unknown) => {
+    opener.open(result).catch((error: unknown) => {
       void vscode.window.showErrorMessage(`Codesearch: cannot open ${result.path}: ${String(error)}`);
     });
   });
   pick.onDidHide(() => {
     session.dispose();
+    statusSubscription.dispose();
     if (refreshTimer !== undefined) {
       clearTimeout(refreshTimer);
     }
     pick.dispose();
+    if (accepted) {
+      return;
+    }
+    opener.cancel();
     // Escape after browsing: go back where the user was, as VS Code's own pickers do.
-    if (!accepted && previewed && original !== undefined) {
+    if (opener.previewed && original !== undefined) {
       void vscode.window.showTextDocument(original.document, {
         viewColumn: original.viewColumn ?? vscode.ViewColumn.Active,
         ...(originalSelection === undefined ? {} : { selection: originalSelection }),
