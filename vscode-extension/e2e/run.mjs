@@ -179,6 +179,27 @@ async function findCode(page, { query, file, path, line }, n) {
   await page.screenshot({ path: join(outDir, `${n}-opened.png`) });
 }
 
+/** Browse a few results (each is previewed), press Escape: the editor from before is back. */
+async function checkEscapeRestores(page, query, expectedTab) {
+  await runCommand(page, 'Codesearch: Find Code That…');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Codesearch: Find Code That' }).waitFor({ state: 'visible' });
+  await page.keyboard.type(query, { delay: 15 });
+  const rows = page.locator('.quick-input-widget .monaco-list-row');
+  await rows.nth(2).waitFor({ state: 'visible', timeout: 30_000 });
+  for (let i = 0; i < 2; i++) {
+    await page.keyboard.press('ArrowDown');
+    await page.waitForTimeout(300);
+  }
+  const previewTab = (await page.locator('.tabs-container .tab.active').innerText()).replace(/\s+/g, ' ').trim();
+  await page.screenshot({ path: join(outDir, '4-browsing.png') });
+  await page.keyboard.press('Escape');
+  const tab = page.locator('.tabs-container .tab.active', { hasText: expectedTab });
+  await tab.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {
+    fail(`after Escape the active tab should be ${expectedTab} again`);
+  });
+  log(`Escape after previewing ${previewTab}: back on ${expectedTab}`);
+}
+
 async function expectNoErrorToast(page) {
   const toasts = await page.locator('.notification-toast', { hasText: 'Codesearch' }).allInnerTexts();
   if (toasts.length > 0) fail(`unexpected Codesearch notification: ${toasts.join(' | ').replace(/\s+/g, ' ')}`);
@@ -338,6 +359,7 @@ async function main() {
     await runCommand(page, 'Codesearch: Re-index Workspace');
     log(`status bar after restart + re-index: ${await statusText(page)}`);
     await findCode(page, QUERIES[0], 3);
+    await checkEscapeRestores(page, 'debounce a function call', QUERIES[0].file);
     await expectNoErrorToast(page);
 
     const noCodesearch = join(tmp, 'no-codesearch-venv');
