@@ -179,9 +179,9 @@ async function findCode(page, { query, file, path, line }, n) {
   await page.screenshot({ path: join(outDir, `${n}-opened.png`) });
 }
 
-/** Browse a few results (each is previewed), press Escape: the editor from before is back. */
+/** Ctrl+Alt+F, browse a few results (each is previewed), Escape: the editor from before is back. */
 async function checkEscapeRestores(page, query, expectedTab) {
-  await runCommand(page, 'Codesearch: Find Code That…');
+  await page.keyboard.press('Control+Alt+KeyF'); // the extension's keybinding
   await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Codesearch: Find Code That' }).waitFor({ state: 'visible' });
   await page.keyboard.type(query, { delay: 15 });
   const rows = page.locator('.quick-input-widget .monaco-list-row');
