@@ -76,7 +76,7 @@ function preflight() {
     fail(`${python} is missing: create it with \`python3 -m venv .venv && .venv/bin/pip install -e .\` at the repository root, or set CODESEARCH_E2E_PYTHON`);
   }
   try {
-    execFileSync(python, ['-c', 'import codesearch_lsp'], { stdio: 'pipe' });
+    execFileSync(python, ['-c', 'import codesearch_lsp.server'], { stdio: 'pipe' });
   } catch (e) {
     fail(`${python} cannot import codesearch_lsp (${String(e.stderr ?? e).trim().split('\n').pop()}): install the repository into it with \`pip install -e .\``);
   }

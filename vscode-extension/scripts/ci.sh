@@ -68,11 +68,11 @@ e2e_python() {
     python3 -m venv "$REPO_ROOT/.venv" || return 1
     python="$REPO_ROOT/.venv/bin/python"
   fi
-  if ! "$python" -c 'import codesearch_lsp' 2>/dev/null; then
+  if ! "$python" -c 'import codesearch_lsp.server' 2>/dev/null; then
     echo "installing the repository into $python"
     "$python" -m pip install -q -e "$REPO_ROOT" || return 1
   fi
-  "$python" -c 'import codesearch_lsp' && echo "language server: $python"
+  "$python" -c 'import codesearch_lsp.server' && echo "language server: $python"
   export CODESEARCH_E2E_PYTHON="$python"
 }
 
