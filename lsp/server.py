@@ -29,6 +29,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from codesearch import CodesearchError, SearchFilters
@@ -48,11 +49,33 @@ CMD_REINDEX = "codesearch.reindex"
 log = logging.getLogger("codesearch_lsp")
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls 2 cannot read a custom request that has no `params` (JSON-RPC allows that):
+    it logs an error and never answers, so the editor waits forever. Give it `null`."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "method" in data and "params" not in data and self.get_message_type(data["method"]) is None:
+            data = {**data, "params": None}
+        return super().structure_message(data)
+
+
+class _QuietCancels(logging.Filter):
+    """A cancel that arrives after its answer is normal for a client that debounces."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Cancel notification for unknown message id")
+
+
 class CodesearchServer(LanguageServer):
     """Holds the workspace folders' indexes and the editor's settings."""
 
     def __init__(self) -> None:
-        super().__init__("codesearch", __version__, text_document_sync_kind=types.TextDocumentSyncKind.None_)
+        super().__init__(
+            "codesearch",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            protocol_cls=_Protocol,
+        )
         self.options = EditorOptions()
         self.folders: dict[str, FolderIndex] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -294,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="codesearch-lsp %(levelname)s %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietCancels())
     # The protocol owns stdout: anything else printing there (a library, a native log) would
     # corrupt it, so fd 1 becomes stderr and the protocol writes to a copy of the real stdout.
     protocol_out = os.fdopen(os.dup(1), "wb")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import shutil
 import signal
 import subprocess
@@ -276,3 +277,55 @@ def _locked(path: Path) -> bool:
             return True
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return False
+
+
+async def test_a_request_without_params_is_answered(tmp_path: Path) -> None:
+    """JSON-RPC lets a request leave `params` out; the server must still answer it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "codesearch_lsp",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=server_env(tmp_path),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def send(message: dict[str, Any]) -> None:
+        body = json.dumps(message).encode()
+        assert proc.stdin is not None
+        proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def answer(msg_id: int) -> dict[str, Any]:
+        assert proc.stdout is not None
+        while True:
+            length = 0
+            while (line := await proc.stdout.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            message: dict[str, Any] = json.loads(await proc.stdout.readexactly(length))
+            if message.get("id") == msg_id and "method" not in message:
+                return message
+
+    send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"capabilities": {}, "rootUri": repo.as_uri()},
+        }
+    )
+    await asyncio.wait_for(answer(1), 30)
+    send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    send({"jsonrpc": "2.0", "id": 2, "method": "codesearch/status"})
+    status = await asyncio.wait_for(answer(2), 30)
+    assert status["result"]["folders"][0]["uri"] == repo.as_uri()
+    send({"jsonrpc": "2.0", "id": 3, "method": "codesearch/search"})
+    refused = await asyncio.wait_for(answer(3), 30)
+    assert refused["error"]["code"] == -32602 and "query" in refused["error"]["message"]
+    send({"jsonrpc": "2.0", "id": 4, "method": "shutdown"})
+    await asyncio.wait_for(answer(4), 30)
+    send({"jsonrpc": "2.0", "method": "exit"})
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
