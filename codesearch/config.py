@@ -205,6 +205,11 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     return value
 
 
+def validate_option(name: str, raw: Any, source: str) -> Any:
+    """One option's value, checked and converted as any config layer would; ConfigError if bad."""
+    return _coerce(name, raw, source)
+
+
 def _read_toml(path: Path, table: tuple[str, ...] = ()) -> dict[str, Any]:
     try:
         data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -239,8 +244,13 @@ def load_settings(
     root: Path,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    overrides_source: str = "the command line",
 ) -> tuple[Settings, dict[str, str]]:
-    """Resolve every option for `root`; returns the settings and where each value came from."""
+    """Resolve every option for `root`; returns the settings and where each value came from.
+
+    `overrides` win over everything else; `overrides_source` names them in messages
+    (the command line, or the editor's settings for the language server).
+    """
     env = os.environ if environ is None else environ
     layers: list[tuple[str, dict[str, Any]]] = [
         (f"user file {user_config_file()}", _from_mapping(_read_toml(user_config_file()), "user config")),
@@ -258,8 +268,8 @@ def load_settings(
             },
         ),
         (
-            "command line",
-            _from_mapping({k: v for k, v in (overrides or {}).items() if v is not None}, "the command line"),
+            overrides_source,
+            _from_mapping({k: v for k, v in (overrides or {}).items() if v is not None}, overrides_source),
         ),
     ]
     values: dict[str, Any] = {}

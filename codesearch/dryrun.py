@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from codesearch.errors import CodesearchError
 from codesearch.indexer import decode_source, read_source
 from codesearch.parsing import parse_file
 from codesearch.representation import plan_units
@@ -23,13 +24,19 @@ def dry_run(engine: Engine) -> dict[str, Any]:
     found = discover(engine.root, settings.exclude, settings.max_file_bytes, settings.include_secrets)
     embedder = engine.embedder()
     files: list[dict[str, Any]] = []
+    skipped = [{"path": s.path, "reason": s.reason} for s in found.skipped]
     total_tokens = total_units = 0
     for entry in found.files:
-        data, _ = read_source(entry, settings.max_file_bytes)
+        data, reason = read_source(entry, settings.max_file_bytes)
         if data is None:
+            skipped.append({"path": entry.path, "reason": reason})
             continue
         source, _ = decode_source(data)
-        parsed = parse_file(entry.path, source, entry.language, max_file_tokens=settings.max_file_tokens)
+        try:
+            parsed = parse_file(entry.path, source, entry.language, max_file_tokens=settings.max_file_tokens)
+        except CodesearchError as exc:  # as the indexer does: the file is passed over, with the reason
+            skipped.append({"path": entry.path, "reason": f"could not parse: {exc}"})
+            continue
         plans = plan_units(parsed.units)
         tokens = sum(embedder.count_tokens([p.text for p in plans])) if plans else 0
         files.append({"path": entry.path, "language": entry.language, "units": len(plans), "tokens": tokens})
@@ -45,7 +52,7 @@ def dry_run(engine: Engine) -> dict[str, Any]:
         "file_count": len(files),
         "units": total_units,
         "tokens": total_tokens,
-        "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped],
+        "skipped": skipped,
         "tokens_per_second": round(rate, 1),
         "estimated_seconds": round(total_tokens / rate, 1),
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -69,6 +70,9 @@ class Engine:
         self._store: VectorStore | None = None
         self._state: IndexState | None = None
         self._cache: EmbeddingCache | None = None
+        # A language server searches from one thread while its watcher indexes in another:
+        # the store and the model are opened once, under this lock.
+        self._open_lock = threading.RLock()
         self.owner = False
 
     # -- opening -------------------------------------------------------------------
@@ -132,31 +136,34 @@ class Engine:
 
     def embedder(self) -> Embedder:
         """The embedder, loaded on first use."""
-        if self._embedder is None:
-            self._embedder = make_embedder(self.settings)
-        return self._embedder
+        with self._open_lock:
+            if self._embedder is None:
+                self._embedder = make_embedder(self.settings)
+            return self._embedder
 
     def _open_store(self, create: bool) -> tuple[VectorStore, IndexState]:
-        if self._store is None or self._state is None:
-            directory = self.model_dir
-            if not (directory / "state.sqlite").exists() and not create:
-                raise IndexNotFoundError(
-                    f"no index of {self.root} for model {self._identity()[0]} yet; run `codesearch index`"
-                )
-            directory.mkdir(parents=True, exist_ok=True)
-            model_id, dims = self._identity()
-            # The store first: a server that does not answer leaves nothing recorded.
-            self._store = open_store(self.settings, directory, self.root, model_id, dims)
-            self._state = IndexState(directory / "state.sqlite")
-            if self._state.get_meta("model") is None:
-                self._state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
-        return self._store, self._state
+        with self._open_lock:
+            if self._store is None or self._state is None:
+                directory = self.model_dir
+                if not (directory / "state.sqlite").exists() and not create:
+                    raise IndexNotFoundError(
+                        f"no index of {self.root} for model {self._identity()[0]} yet; run `codesearch index`"
+                    )
+                directory.mkdir(parents=True, exist_ok=True)
+                model_id, dims = self._identity()
+                # The store first: a server that does not answer leaves nothing recorded.
+                self._store = open_store(self.settings, directory, self.root, model_id, dims)
+                self._state = IndexState(directory / "state.sqlite")
+                if self._state.get_meta("model") is None:
+                    self._state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
+            return self._store, self._state
 
     def _cache_for(self) -> EmbeddingCache:
-        if self._cache is None:
-            model_id, dims = self._identity()
-            self._cache = EmbeddingCache(self.settings.resolved_cache_dir(), model_id, dims)
-        return self._cache
+        with self._open_lock:
+            if self._cache is None:
+                model_id, dims = self._identity()
+                self._cache = EmbeddingCache(self.settings.resolved_cache_dir(), model_id, dims)
+            return self._cache
 
     # -- the work --------------------------------------------------------------------
 

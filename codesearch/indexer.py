@@ -223,6 +223,9 @@ class Indexer:
         status = Progress("indexing", files_total=len(todo))
         batch: list[_Pending] = []
         batch_units = 0
+        # Small first batches, doubling up to batch_units: the first units are searchable
+        # within seconds (a language server answers while it indexes), at no cost later.
+        batch_limit = min(self._batch_units, 8)
         touched: list[FileRecord] = []
         for entry in todo:
             t = time.perf_counter()
@@ -248,10 +251,11 @@ class Indexer:
             batch.append(item)
             report.changed_files += 1
             batch_units += len(item.units)
-            if batch_units >= self._batch_units:
+            if batch_units >= batch_limit:
                 self._flush_batch(batch, report, timings)
                 status.units_done += batch_units
                 batch, batch_units = [], 0
+                batch_limit = min(batch_limit * 2, self._batch_units)
             if progress:
                 status.elapsed = time.perf_counter() - started
                 status.embedded = report.embedded

@@ -399,6 +399,15 @@ class Watcher:
             time.sleep(0.02)
         return False
 
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """Wait until the worker ended (stopped, or a fatal error: see `error`)."""
+        return self._done.wait(timeout)
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error that ended the worker, if one did."""
+        return self._error
+
     def request_rescan(self, reason: str) -> None:
         """Queue a whole-tree pass (size/mtime walk; only changed files are read)."""
         self._dirty.add(_ALL, reason)

@@ -19,7 +19,7 @@ def test_precedence(tmp_path: Path) -> None:
     (tmp_path / ".codesearch.toml").write_text("k = 5\nmode = 'hybrid'\n")
     env = {"CODESEARCH_K": "6"}
     settings, sources = load_settings(tmp_path, {"k": 7}, env)
-    assert settings.k == 7 and sources["k"] == "command line"
+    assert settings.k == 7 and sources["k"] == "the command line"
     settings, sources = load_settings(tmp_path, {}, env)
     assert settings.k == 6 and sources["k"] == "environment"
     assert settings.mode == "hybrid" and sources["mode"] == ".codesearch.toml"

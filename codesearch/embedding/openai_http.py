@@ -110,6 +110,8 @@ class OpenAIEmbedder:
         timeout: float = 120.0,
         retries: int = 5,
         backoff: float = 0.5,
+        query_retries: int = 1,
+        query_timeout: float = 10.0,
         tokenizer: TokenCounter | str | Path | None = None,
     ) -> None:
         base = url.strip().rstrip("/")
@@ -139,6 +141,8 @@ class OpenAIEmbedder:
         self._timeout = timeout
         self._retries = max(0, retries)
         self._backoff = backoff
+        # Someone waits for a query: fail fast, so a front end can fall back to lexical search.
+        self._query_patience = (max(0, query_retries), min(timeout, query_timeout))
         self._api_key = api_key or None
         if tokenizer is None or isinstance(tokenizer, str | Path):
             tokenizer = load_token_counter(tokenizer)
@@ -181,7 +185,7 @@ class OpenAIEmbedder:
 
     def probe(self) -> int:
         """Embed one short text; learn and return the vector length the server gives."""
-        self._request(["ping"], threading.Event())
+        self._request(["ping"], threading.Event(), (self._retries, self._timeout))
         assert self._dims is not None
         return self._dims
 
@@ -195,14 +199,14 @@ class OpenAIEmbedder:
 
     def embed_query(self, text: str) -> Vectors:
         """Embed a query with the instruction prefix Qwen3-Embedding was trained with."""
-        result: Vectors = self._embed([text], self._query_prefix)[0]
+        result: Vectors = self._embed([text], self._query_prefix, self._query_patience)[0]
         return result
 
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
 
-    def _embed(self, texts: Sequence[str], prefix: str) -> Vectors:
+    def _embed(self, texts: Sequence[str], prefix: str, patience: tuple[int, float] | None = None) -> Vectors:
         live = [i for i, t in enumerate(texts) if t.strip()]
         inputs = [prefix + texts[i] for i in live]
         counts = self._counter.count(inputs)
@@ -220,7 +224,7 @@ class OpenAIEmbedder:
             items.extend(pieces)
             sizes.extend(self._counter.count(pieces))
             owners.extend([i] * len(pieces))
-        vectors = self._run(items, sizes)
+        vectors = self._run(items, sizes, patience or (self._retries, self._timeout))
         if len(items) == len(live) == len(texts):
             return vectors  # every text sent as one input: rows in order, normalised
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
@@ -248,17 +252,17 @@ class OpenAIEmbedder:
             batches.append(current)
         return batches
 
-    def _run(self, items: list[str], sizes: list[int]) -> Vectors:
+    def _run(self, items: list[str], sizes: list[int], patience: tuple[int, float]) -> Vectors:
         out = np.zeros((len(items), self.dimensions), dtype=np.float32)
         batches = self._batches(sizes)
         stop = threading.Event()
         if len(batches) <= 1 or self._concurrency == 1:
             for batch in batches:
-                out[batch] = self._request([items[j] for j in batch], stop)
+                out[batch] = self._request([items[j] for j in batch], stop, patience)
             return out
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="embed") as pool:
             futures: dict[Future[Vectors], list[int]] = {
-                pool.submit(self._request, [items[j] for j in b], stop): b for b in batches
+                pool.submit(self._request, [items[j] for j in b], stop, patience): b for b in batches
             }
             try:
                 for fut in as_completed(futures):
@@ -270,8 +274,9 @@ class OpenAIEmbedder:
                 raise
         return out
 
-    def _request(self, inputs: list[str], stop: threading.Event) -> Vectors:
+    def _request(self, inputs: list[str], stop: threading.Event, patience: tuple[int, float]) -> Vectors:
         """POST one batch, retrying transient failures; the vectors, normalised."""
+        retries, timeout = patience
         attempt = 0
         while True:
             if stop.is_set():
@@ -283,9 +288,11 @@ class OpenAIEmbedder:
                 body["dimensions"] = self._requested
             retry_after = 0.0
             try:
-                resp = self._client.post(f"{self.url}/v1/embeddings", content=json.dumps(body).encode())
+                resp = self._client.post(
+                    f"{self.url}/v1/embeddings", content=json.dumps(body).encode(), timeout=timeout
+                )
             except httpx.TimeoutException:
-                what = f"embedding server at {self.url} did not answer within {self._timeout:g} s"
+                what = f"embedding server at {self.url} did not answer within {timeout:g} s"
                 advice = "raise the timeout or lower the batch size"
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 what = f"embedding server at {self.url} is not answering ({type(exc).__name__})"
@@ -304,7 +311,7 @@ class OpenAIEmbedder:
                     what = f"embedding server at {self.url} is still loading or overloaded (HTTP 503)"
                     advice = "wait until its /health answers 200 and retry"
                 retry_after = _retry_after(resp)
-            if attempt >= self._retries:
+            if attempt >= retries:
                 raise EmbeddingServerError(f"{what} after {attempt + 1} tries; {advice}")
             delay = min(30.0, self._backoff * 2**attempt) * (0.5 + random.random() / 2)
             if stop.wait(max(delay, min(retry_after, 30.0))):

@@ -1,0 +1,331 @@
+"""The language server: LSP messages in, one library call, LSP results out.
+
+Requests:
+    codesearch/search          {query, k?, filters?: {languages?, paths?, kinds?}, mode?}
+                               -> {results: [{uri, range, symbol, kind, language, score,
+                                   snippet, path}], partial, warning?}
+    codesearch/status          -> {state, partial, folders: [{uri, state, files, units,
+                                   done, total, message}]}
+    workspace/symbol           semantic search, for editors that pass the query through
+    workspace/executeCommand   codesearch.search [params], codesearch.reindex [folderUri?]
+Notifications to the editor:
+    $/progress                 while a folder is indexed
+    codesearch/statusChanged   the codesearch/status answer, whenever it changes
+    window/showMessage         bad settings, an embedding server that is down, errors
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
+
+from codesearch import CodesearchError, SearchFilters
+from codesearch.search import MODES
+
+from . import __version__
+from .convert import search_result, symbol_information
+from .folders import ERROR, INDEXING, READY, STARTING, FolderIndex
+from .reporting import StatusReporter
+from .settings import EditorOptions, folder_settings, parse_options
+
+SEARCH = "codesearch/search"
+STATUS = "codesearch/status"
+CMD_SEARCH = "codesearch.search"
+CMD_REINDEX = "codesearch.reindex"
+
+log = logging.getLogger("codesearch_lsp")
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls 2 cannot read a custom request that has no `params` (JSON-RPC allows that):
+    it logs an error and never answers, so the editor waits forever. Give it `null`."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "method" in data and "params" not in data and self.get_message_type(data["method"]) is None:
+            data = {**data, "params": None}
+        return super().structure_message(data)
+
+
+class _QuietCancels(logging.Filter):
+    """A cancel that arrives after its answer is normal for a client that debounces."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Cancel notification for unknown message id")
+
+
+class CodesearchServer(LanguageServer):
+    """Holds the workspace folders' indexes and the editor's settings."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "codesearch",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            protocol_cls=_Protocol,
+        )
+        self.options = EditorOptions()
+        self.folders: dict[str, FolderIndex] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.reporter = StatusReporter(self, self.status_body)
+        self.initialized = False  # the workspace folders are known
+        self.shutting_down = False
+        self._lock = threading.Lock()
+
+    # -- messages ------------------------------------------------------------------
+
+    def tell(self, message: str, error: bool = False) -> None:
+        """window/showMessage, from any thread."""
+        kind = types.MessageType.Error if error else types.MessageType.Warning
+        self._on_loop(lambda: self.window_show_message(types.ShowMessageParams(type=kind, message=message)))
+
+    def _on_loop(self, call: Any) -> None:
+        if self.loop is not None and not self.loop.is_closed() and not self.shutting_down:
+            self.loop.call_soon_threadsafe(call)
+
+    def apply_options(self, raw: Any) -> bool:
+        """Take the editor's settings; report what is refused. True if the accepted ones changed."""
+        options = parse_options(raw)
+        for problem in options.problems:
+            self.tell(f"codesearch: {problem}")
+        changed = options.values != self.options.values
+        self.options = options
+        return changed
+
+    # -- folders -------------------------------------------------------------------
+
+    def open_folder(self, uri: str) -> None:
+        """Start indexing a workspace folder in the background."""
+        root = Path(to_fs_path(uri) or uri)
+        try:
+            settings = folder_settings(root, self.options)
+        except CodesearchError as exc:  # a bad .codesearch.toml: the editor's settings cannot help
+            self.tell(f"codesearch: {exc}", error=True)
+            return
+        folder = FolderIndex(
+            root,
+            settings,
+            on_change=lambda f: self._on_loop(lambda: self.reporter.changed(f)),
+            on_notice=self.tell,
+        )
+        with self._lock:
+            old = self.folders.pop(folder.uri, None)
+            self.folders[folder.uri] = folder
+        if old is not None:
+            old.close()
+        folder.start()
+
+    def close_folder(self, uri: str) -> None:
+        """Stop indexing a folder that left the workspace."""
+        root_uri = Path(to_fs_path(uri) or uri).as_uri()
+        with self._lock:
+            folder = self.folders.pop(root_uri, None)
+        if folder is not None:
+            folder.close()
+            self._on_loop(lambda: self.reporter.forget(folder))
+
+    def restart_folders(self) -> None:
+        """Reopen every folder with the current settings."""
+        for uri in list(self.folders):
+            self.open_folder(uri)
+
+    def close_all(self) -> None:
+        """Release every index (shutdown); nothing more is sent to the editor."""
+        self.shutting_down = True
+        self.reporter.close()
+        with self._lock:
+            folders, self.folders = list(self.folders.values()), {}
+        for folder in folders:
+            folder.close()
+
+    # -- answers ---------------------------------------------------------------------
+
+    def status_body(self) -> dict[str, Any]:
+        """The `codesearch/status` answer."""
+        statuses = [f.status() for f in list(self.folders.values())]
+        states = {s.state for s in statuses}
+        state = next((s for s in (ERROR, STARTING, INDEXING) if s in states), READY)
+        if not self.initialized:
+            state = STARTING
+        return {
+            "state": state,
+            "partial": state == STARTING or any(f.partial for f in list(self.folders.values())),
+            "folders": [s.to_json() for s in statuses],
+        }
+
+    def search(self, params: Any) -> dict[str, Any]:
+        """The `codesearch/search` answer, over every folder (or the one named by `folder`)."""
+        query, k, filters, mode, only = _search_params(params)
+        folders = [f for f in list(self.folders.values()) if only is None or f.uri == only]
+        results: list[tuple[float, dict[str, Any]]] = []
+        partial = not folders
+        warnings: list[str] = []
+        for folder in folders:
+            found = folder.search(query, k or folder.settings.k, filters, mode)
+            partial = partial or found.partial
+            if found.warning and found.warning not in warnings:
+                warnings.append(found.warning)
+            results.extend((h.score, search_result(folder.root, h)) for h in found.hits)
+        results.sort(key=lambda r: -r[0])
+        limit = k or max((f.settings.k for f in folders), default=10)
+        body: dict[str, Any] = {"results": [r for _, r in results[:limit]], "partial": partial}
+        if warnings:
+            body["warning"] = " ".join(warnings)
+        return body
+
+    def symbols(self, query: str) -> list[types.SymbolInformation]:
+        """workspace/symbol: the semantic search's hits as symbols."""
+        if not query.strip():
+            return []
+        out: list[tuple[float, types.SymbolInformation]] = []
+        for folder in list(self.folders.values()):
+            found = folder.search(query, folder.settings.k, SearchFilters())
+            out.extend((h.score, symbol_information(folder.root, h)) for h in found.hits)
+        out.sort(key=lambda s: -s[0])
+        return [s for _, s in out]
+
+
+def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | None, str | None]:
+    """Check a codesearch/search request; InvalidParams with a sentence when it is wrong."""
+    p = plain(params)
+    if not isinstance(p, Mapping):
+        raise JsonRpcInvalidParams(f"{SEARCH} takes an object {{query, k?, filters?}}")
+    query = p.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise JsonRpcInvalidParams(f"{SEARCH}: 'query' must be a non-empty string")
+    k = p.get("k")
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000):
+        raise JsonRpcInvalidParams(f"{SEARCH}: 'k' must be a whole number from 1 to 1000")
+    mode = p.get("mode")
+    if mode is not None and mode not in MODES:
+        raise JsonRpcInvalidParams(f"{SEARCH}: 'mode' must be one of {', '.join(MODES)}")
+    raw = p.get("filters") or {}
+    if not isinstance(raw, Mapping):
+        raise JsonRpcInvalidParams(f"{SEARCH}: 'filters' must be an object")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("languages", "paths", "kinds"):
+        value = raw.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise JsonRpcInvalidParams(f"{SEARCH}: 'filters.{key}' must be a list of strings")
+        lists[key] = tuple(value)
+    folder = p.get("folder")
+    only = Path(to_fs_path(folder) or folder).as_uri() if isinstance(folder, str) and folder else None
+    return query, k, SearchFilters(**lists), mode, only
+
+
+def plain(value: Any) -> Any:
+    """pygls hands custom params over as namedtuples: turn them back into dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def create_server() -> CodesearchServer:
+    """A server with every feature registered."""
+    server = CodesearchServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: CodesearchServer, params: types.InitializeParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        ls.apply_options(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: CodesearchServer, params: types.InitializedParams) -> None:
+        folders = list(ls.workspace.folders)
+        if not folders and ls.workspace.root_uri:
+            folders = [ls.workspace.root_uri]
+        if not folders:
+            ls.tell("codesearch: no workspace folder is open, so there is nothing to index")
+        for uri in folders:
+            ls.open_folder(uri)
+        ls.initialized = True
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: CodesearchServer, params: types.DidChangeConfigurationParams) -> None:
+        if not params.settings:  # pull-model clients (and Neovim, by default) send no settings here
+            return
+        if ls.apply_options(params.settings):
+            ls.restart_folders()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(ls: CodesearchServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        for removed in params.event.removed:
+            ls.close_folder(removed.uri)
+        for added in params.event.added:
+            ls.open_folder(added.uri)
+
+    @server.feature(SEARCH)
+    @server.thread()
+    def search(ls: CodesearchServer, params: Any) -> dict[str, Any]:
+        return ls.search(params)
+
+    @server.feature(STATUS)
+    def status(ls: CodesearchServer, params: Any) -> dict[str, Any]:
+        return ls.status_body()
+
+    @server.feature(types.WORKSPACE_SYMBOL)
+    @server.thread()
+    def workspace_symbol(
+        ls: CodesearchServer, params: types.WorkspaceSymbolParams
+    ) -> list[types.SymbolInformation]:
+        return ls.symbols(params.query)
+
+    @server.command(CMD_SEARCH)
+    @server.thread()
+    def search_command(ls: CodesearchServer, *args: Any) -> dict[str, Any]:
+        if len(args) != 1:
+            raise JsonRpcInvalidParams(f"{CMD_SEARCH} takes one argument: {{query, k?, filters?}}")
+        return ls.search(args[0])
+
+    @server.command(CMD_REINDEX)
+    def reindex_command(ls: CodesearchServer, *args: Any) -> dict[str, Any]:
+        only = Path(to_fs_path(args[0]) or args[0]).as_uri() if args and isinstance(args[0], str) else None
+        started = [f.reindex() for f in list(ls.folders.values()) if only is None or f.uri == only]
+        return {"started": any(started)}
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: CodesearchServer, params: Any) -> None:
+        ls.close_all()
+
+    return server
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`codesearch-lsp`: serve LSP over stdio."""
+    parser = argparse.ArgumentParser(prog="codesearch-lsp", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"codesearch-lsp {__version__}")
+    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="codesearch-lsp %(levelname)s %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietCancels())
+    # The protocol owns stdout: anything else printing there (a library, a native log) would
+    # corrupt it, so fd 1 becomes stderr and the protocol writes to a copy of the real stdout.
+    protocol_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    server = create_server()
+    try:
+        server.start_io(sys.stdin.buffer, protocol_out)
+    finally:
+        server.close_all()
