@@ -78,7 +78,7 @@ def build(repo: Path, files: int, env: dict[str, str]) -> None:
     marker.write_text(str(files))
 
 
-def edit(repo: Path, rng: random.Random, count: int, trial: int) -> list[str]:
+def edit(repo: Path, rng: random.Random, count: int, trial: str) -> list[str]:
     paths = sorted(p for p in repo.glob("pkg*/mod_*.py"))
     chosen = rng.sample(paths, count)
     # The copied function is long enough to pass the boilerplate gate: the check has a pair to report.
@@ -89,7 +89,7 @@ def edit(repo: Path, rng: random.Random, count: int, trial: int) -> list[str]:
         if body is None:
             continue
         indent = lines[body][: len(lines[body]) - len(lines[body].lstrip())]
-        lines.insert(body, f"{indent}trial_marker = {trial}  # edited by the benchmark")
+        lines.insert(body, f"{indent}trial_marker = '{trial}'  # edited by the benchmark")
         p.write_text("\n".join(lines) + "\n")
     copy = repo / "pkg00" / f"copy_{trial}.py"
     copy.write_text(chosen[count].read_text())
@@ -113,12 +113,14 @@ def main() -> None:
     subprocess.run(["git", "clean", "-qfd"], cwd=repo, check=True)
     run([*cs, "index", "."], repo, env)
     rng = random.Random(11)
+    run_id = time.time_ns()
     warm: list[float] = []
     cold: list[float] = []
     found: list[int] = []
     for trial in range(args.trials):
         for kind in ("warm", "cold"):
-            edit(repo, rng, args.functions, trial * 2 + (kind == "cold"))
+            # A marker never used before: the edited functions are not in the embedding cache.
+            edit(repo, rng, args.functions, f"{run_id}_{trial}_{kind}")
             if kind == "warm":
                 run([*cs, "index", "."], repo, env)
             took, out, _ = run([*cs, "dupes", "--staged", "--json"], repo, env)
