@@ -108,10 +108,10 @@ def _run(
 
 
 def _print(out: Console, report: DuplicateReport, suppress_file: str) -> None:
-    known = f"; {report.suppressed} known pairs not shown" if report.suppressed else ""
-    what = "changed functions" if report.scope == "change" else "functions"
+    known = f"; {_count(report.suppressed, 'known pair')} not shown" if report.suppressed else ""
+    what = "changed function" if report.scope == "change" else "function"
     if not report.pairs:
-        out.print(f"no duplicates among {report.checked_units} {what}{known}")
+        out.print(f"no duplicates among {_count(report.checked_units, what)}{known}")
         return
     if report.scope == "change":
         for p in report.pairs:
@@ -121,7 +121,9 @@ def _print(out: Console, report: DuplicateReport, suppress_file: str) -> None:
                 f"duplicates [bold green]{escape(o.path)}:{o.start_line}-{o.end_line}[/] "
                 f"[bold]{escape(o.symbol)}[/] [dim]({p.kind}, similarity {p.score:.2f})[/]"
             )
-        out.print(f"{len(report.pairs)} duplicates among {report.checked_units} {what}{known}")
+        out.print(
+            f"{_count(len(report.pairs), 'duplicate')} among {_count(report.checked_units, what)}{known}"
+        )
     else:
         clusters = report.clusters()
         for n, cluster in enumerate(clusters, 1):
@@ -129,8 +131,8 @@ def _print(out: Console, report: DuplicateReport, suppress_file: str) -> None:
             for u in cluster:
                 out.print(f"  [green]{escape(u.path)}:{u.start_line}-{u.end_line}[/] {escape(u.symbol)}")
         out.print(
-            f"{len(clusters)} clusters, {len(report.pairs)} duplicate pairs "
-            f"among {report.checked_units} {what}{known}"
+            f"{_count(len(clusters), 'cluster')}, {_count(len(report.pairs), 'duplicate pair')} "
+            f"among {_count(report.checked_units, what)}{known}"
         )
     first = report.pairs[0]
     hint = (
@@ -138,3 +140,7 @@ def _print(out: Console, report: DuplicateReport, suppress_file: str) -> None:
         f'["{first.unit.fingerprint}", "{first.duplicate_of.fingerprint}"] (fingerprints in --json)'
     )
     out.print(f"[dim]{escape(hint)}[/]")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

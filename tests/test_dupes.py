@@ -299,7 +299,7 @@ def test_existing_duplicates_do_not_block_an_unrelated_commit(tmp_path: Path) ->
     )
     accepted = cs(root, "--staged")
     assert accepted.returncode == 0, accepted.stdout
-    assert "1 known pairs not shown" in accepted.stdout
+    assert "1 known pair not shown" in accepted.stdout
 
 
 def test_json_and_sarif_shapes(tmp_path: Path) -> None:
