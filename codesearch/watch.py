@@ -233,16 +233,22 @@ class _IgnoreFilter:
         self._root = root
         self._include_secrets = settings.include_secrets
         self._lock = threading.Lock()
+        self._exclude = list(settings.exclude)
         self._dirs: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
-        base = [read_ignore_spec(root / ".git" / "info" / "exclude")]
-        if settings.exclude:
-            base.append(pathspec.GitIgnoreSpec.from_lines(list(settings.exclude)))
-        self._base = [("", s) for s in base if s is not None]
+        self._base = self._read_base()
+
+    def _read_base(self) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+        base = [read_ignore_spec(self._root / ".git" / "info" / "exclude")]
+        if self._exclude:
+            base.append(pathspec.GitIgnoreSpec.from_lines(self._exclude))
+        return [("", s) for s in base if s is not None]
 
     def forget(self) -> None:
-        """Drop the cached ignore files (one changed, or directories moved)."""
+        """Drop the cached ignore files (one changed, or directories moved); re-read .git/info/exclude."""
+        base = self._read_base()
         with self._lock:
             self._dirs.clear()
+            self._base = base
 
     def _specs_of(self, rel_dir: str) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
         found = self._dirs.get(rel_dir)
@@ -335,6 +341,9 @@ class Watcher:
         self._check_now = False
         self._root_id = _identity(self.root)
         self._root_missing = False
+        # .git is not watched (it changes with every git command): its exclude file is polled.
+        self._git_exclude = self.root / ".git" / "info" / "exclude"
+        self._git_exclude_seen = _stamp(self._git_exclude)
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self._done = threading.Event()
@@ -592,6 +601,12 @@ class Watcher:
             self._restart(f"{self.root} came back")
         else:
             self._sync_watches()
+            stamp = _stamp(self._git_exclude)
+            if stamp != self._git_exclude_seen:  # the rules of the whole tree changed
+                self._git_exclude_seen = stamp
+                self._filter.forget()
+                self._resync = True
+                self.request_rescan(".git/info/exclude changed")
             observer = self._observer
             emitters = observer.emitters if observer is not None and observer.is_alive() else None
             if emitters is None or any(not e.is_alive() for e in emitters):
@@ -604,6 +619,15 @@ class Watcher:
         self._filter = _IgnoreFilter(self.root, self.engine.settings)
         self._start_observer()
         self.request_rescan(reason)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """Size and mtime of a file, None if it is not there."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

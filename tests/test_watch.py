@@ -250,6 +250,23 @@ def test_a_root_with_many_top_level_directories_is_watched_whole(
     assert touched <= {"src", "lib", "lib/a.py"}, touched
 
 
+def test_git_info_exclude_change_rechecks_the_tree(watch: Callable[..., Session]) -> None:
+    s = watch()
+    (s.root / ".git" / "info").mkdir()
+    (s.root / ".git" / "info" / "exclude").write_text("src/pkg/\n")
+    s.wait_gone("deep_helper_fn")
+    assert any(u.kind == "rescan" and "exclude" in u.reason for u in s.updates)
+    # The watcher's own filter knows the new rule: files under it cause no update.
+    seen = len(s.updates)
+    (s.root / "src" / "pkg" / "excluded_now.py").write_text(func("excluded_now_fn"))
+    (s.root / "sentinel.py").write_text(func("sentinel_fn"))
+    poll(lambda: any("sentinel.py" in u.paths for u in s.updates), what="the sentinel's update")
+    assert {p for u in s.updates[seen:] for p in u.paths} == {"sentinel.py"}
+    (s.root / ".git" / "info" / "exclude").write_text("")
+    s.wait_for("deep_helper_fn", "src/pkg/deep.py")
+    s.wait_for("excluded_now_fn", "src/pkg/excluded_now.py")
+
+
 def test_gitignore_change_rechecks_the_tree(watch: Callable[..., Session]) -> None:
     s = watch()
     (s.root / ".gitignore").write_text("generated/\n*.log\nsrc/pkg/\n")
