@@ -150,6 +150,9 @@ class Settings:
         "Duplicate checks: baseline written by `codesearch dupes --update-baseline` (at the root); "
         "its pairs are not reported.",
     )
+    dupes_in_editor: bool = _opt(
+        True, "Language server: on save, warn about the file's functions that duplicate others."
+    )
 
     def resolved_index_dir(self, root: Path) -> Path:
         """The index directory for this root."""

@@ -69,6 +69,28 @@ def check_duplicates(
         report.notes.append(f"wrote {count} known pairs to {baseline}")
         report.pairs = []
         return report
-    suppressions = load_suppressions(root / settings.dupes_suppressions, baseline)
+    return _drop_known(report, root, settings.dupes_suppressions, baseline)
+
+
+def check_files(engine: Engine, paths: list[str]) -> DuplicateReport:
+    """Duplicates of the functions in these files as they are on disk (an editor's saved files).
+
+    Every function of the files is checked, not only edited ones; the index is not
+    updated first (a watcher keeps it current). Known pairs are dropped.
+    """
+    root = engine.root
+    changes = []
+    for rel in paths:
+        try:
+            changes.append(ChangedFile(rel, (root / rel).read_bytes(), None))
+        except OSError:
+            continue  # gone since it was saved: nothing to check
+    report = engine.find_duplicates(changes)
+    settings = engine.settings
+    return _drop_known(report, root, settings.dupes_suppressions, root / settings.dupes_baseline)
+
+
+def _drop_known(report: DuplicateReport, root: Path, suppress_file: str, baseline: Path) -> DuplicateReport:
+    suppressions = load_suppressions(root / suppress_file, baseline)
     report.pairs, report.suppressed = suppressions.split(report.pairs)
     return report

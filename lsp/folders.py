@@ -28,6 +28,8 @@ from codesearch import (
     SearchHit,
     Settings,
 )
+from codesearch.dupecheck import check_files
+from codesearch.duplicates import DuplicatePair
 from codesearch.watch import Watcher, WatchUpdate
 
 STARTING, INDEXING, READY, ERROR = "starting", "indexing", "ready", "error"
@@ -253,6 +255,19 @@ class FolderIndex:
         engine.close()
         self._open()
         return self._engine is not None and self._engine.owner
+
+    def duplicates(self, rel: str) -> list[DuplicatePair] | None:
+        """Pairs of functions of this saved file and others; None when there is no index to ask yet."""
+        engine = self._engine
+        if engine is None or not self.settings.dupes_in_editor:
+            return None
+        try:
+            return check_files(engine, [rel]).pairs
+        except (IndexNotFoundError, IndexBusyError):
+            return None
+        except CodesearchError as exc:
+            self._watch_notice(f"duplicate check of {rel} failed: {exc}")
+            return None
 
     def reindex(self) -> bool:
         """Queue a pass over the whole folder; False if this server does not own the index."""

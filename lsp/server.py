@@ -8,6 +8,8 @@ Requests:
                                    done, total, message}]}
     workspace/symbol           semantic search, for editors that pass the query through
     workspace/executeCommand   codesearch.search [params], codesearch.reindex [folderUri?]
+Notifications from the editor:
+    textDocument/didSave       the saved file's duplicated functions -> publishDiagnostics
 Notifications to the editor:
     $/progress                 while a folder is indexed
     codesearch/statusChanged   the codesearch/status answer, whenever it changes
@@ -37,6 +39,7 @@ from codesearch.search import MODES
 
 from . import __version__
 from .convert import search_result, symbol_information
+from .diagnostics import duplicate_diagnostics
 from .folders import ERROR, INDEXING, READY, STARTING, FolderIndex
 from .reporting import StatusReporter
 from .settings import EditorOptions, folder_settings, parse_options
@@ -82,6 +85,7 @@ class CodesearchServer(LanguageServer):
         self.reporter = StatusReporter(self, self.status_body)
         self.initialized = False  # the workspace folders are known
         self.shutting_down = False
+        self._save_seq: dict[str, int] = {}  # per document: the latest save being checked
         self._lock = threading.Lock()
 
     # -- messages ------------------------------------------------------------------
@@ -184,6 +188,29 @@ class CodesearchServer(LanguageServer):
         if warnings:
             body["warning"] = " ".join(warnings)
         return body
+
+    def folder_of(self, uri: str) -> tuple[FolderIndex, str] | None:
+        """The workspace folder holding a document, and the document's path relative to it."""
+        path = Path(to_fs_path(uri) or uri)
+        for folder in sorted(self.folders.values(), key=lambda f: -len(str(f.root))):
+            if path.is_relative_to(folder.root):
+                return folder, path.relative_to(folder.root).as_posix()
+        return None
+
+    def check_saved(self, uri: str) -> None:
+        """Publish the saved file's duplicate functions as warnings (an empty list clears them)."""
+        found = self.folder_of(uri)
+        if found is None:
+            return
+        folder, rel = found
+        with self._lock:
+            self._save_seq[uri] = seq = self._save_seq.get(uri, 0) + 1
+        pairs = folder.duplicates(rel)
+        if pairs is None or self._save_seq.get(uri) != seq:  # no index yet, or a newer save is checked
+            return
+        diagnostics = duplicate_diagnostics(folder.root, rel, pairs)
+        params = types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+        self._on_loop(lambda: self.text_document_publish_diagnostics(params))
 
     def symbols(self, query: str) -> list[types.SymbolInformation]:
         """workspace/symbol: the semantic search's hits as symbols."""
@@ -300,6 +327,11 @@ def create_server() -> CodesearchServer:
         only = Path(to_fs_path(args[0]) or args[0]).as_uri() if args and isinstance(args[0], str) else None
         started = [f.reindex() for f in list(ls.folders.values()) if only is None or f.uri == only]
         return {"started": any(started)}
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    @server.thread()
+    def did_save(ls: CodesearchServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.check_saved(params.text_document.uri)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: CodesearchServer, params: Any) -> None:

@@ -329,3 +329,36 @@ async def test_a_request_without_params_is_answered(tmp_path: Path) -> None:
     await asyncio.wait_for(answer(4), 30)
     send({"jsonrpc": "2.0", "method": "exit"})
     assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_saving_a_copied_function_publishes_a_duplicate_warning(
+    repo_client: tuple[LanguageClient, Path],
+) -> None:
+    client, repo = repo_client
+    original = (repo / "src/net/upload.py").read_text()
+    copy = repo / "src" / "net" / "sender.py"
+    copy.write_text(original.replace("upload_with_retry", "send_with_retries").replace("attempts", "tries"))
+    uri = copy.as_uri()
+
+    async def saved() -> list[types.Diagnostic]:
+        client.diagnostics.pop(uri, None)
+        client.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri))
+        )
+        for _ in range(300):
+            if uri in client.diagnostics:
+                return list(client.diagnostics[uri])
+            await asyncio.sleep(0.1)
+        raise AssertionError("no diagnostics were published for the saved file")
+
+    warnings = await saved()
+    copied = next(d for d in warnings if "send_with_retries" in d.message)
+    assert copied.severity == types.DiagnosticSeverity.Warning and copied.source == "codesearch"
+    assert "Uploader.upload_with_retry at src/net/upload.py:18" in copied.message
+    assert copied.code == "duplicate-renamed" and copied.range.start.line == 17
+    (related,) = copied.related_information or []
+    assert related.location.uri == (repo / "src/net/upload.py").as_uri()
+    assert related.location.range.start.line == 17
+    copy.write_text("def only_here(x):\n    return x\n")
+    assert await saved() == []  # fixed: the warnings go away
+    copy.unlink()
