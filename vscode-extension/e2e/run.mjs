@@ -1,8 +1,9 @@
 // End-to-end test in a real VS Code: code-server (from npm) driven by playwright-core in
 // Debian's Chromium. Installs codesearch.vsix into a fresh profile, opens a copy of
 // fixtures/sample_repo, runs "Codesearch: Find Code That…", types a query, checks that the
-// expected file and line are listed and that Enter opens them, then checks the
-// "codesearch is not installed" notification. Screenshots and logs go to e2e-output/.
+// expected file and line are listed and that Enter opens them, saves a copied function and
+// checks the duplicate warning in Problems, then checks the "codesearch is not installed"
+// notification. Screenshots and logs go to e2e-output/.
 //
 //   npm run e2e                                   (builds the .vsix first)
 //   CODESEARCH_E2E_PYTHON=/path/to/python         interpreter with codesearch installed
@@ -14,7 +15,7 @@
 //   E2E_KEEP_TMP=1                                keep the temporary profile and workspace
 
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -200,6 +201,33 @@ async function checkEscapeRestores(page, query, expectedTab) {
   log(`Escape after previewing ${previewTab}: back on ${expectedTab}`);
 }
 
+/** Save a renamed copy of upload_with_retry in the editor: the server's duplicate warning shows in Problems. */
+async function checkDuplicateWarning(page, workspace) {
+  const original = readFileSync(join(workspace, 'src', 'net', 'upload.py'), 'utf8');
+  writeFileSync(join(workspace, 'src', 'net', 'sender.py'), original.replaceAll('upload_with_retry', 'send_with_retries'));
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+KeyP');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('sender.py');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'sender.py' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: 'sender.py' }).waitFor({ state: 'visible', timeout: 20_000 });
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('# saved in the editor');
+  const savedAt = Date.now();
+  await page.keyboard.press('Control+KeyS');
+  await page.keyboard.press('Control+Shift+KeyM'); // the Problems panel
+  const warning = page.getByText(/send_with_retries duplicates Uploader\.upload_with_retry at src\/net\/upload\.py:18/).first();
+  await warning.waitFor({ state: 'visible', timeout: 60_000 }).catch(() => {
+    fail('saving a renamed copy of upload_with_retry showed no duplicate warning in Problems');
+  });
+  figures.push(`duplicate warning in Problems ${Date.now() - savedAt} ms after saving a renamed copy`);
+  log(`duplicate warning shown: ${(await warning.innerText()).replace(/\s+/g, ' ')}`);
+  await page.screenshot({ path: join(outDir, '5-duplicate-warning.png') });
+}
+
 async function expectNoErrorToast(page) {
   const toasts = await page.locator('.notification-toast', { hasText: 'Codesearch' }).allInnerTexts();
   if (toasts.length > 0) fail(`unexpected Codesearch notification: ${toasts.join(' | ').replace(/\s+/g, ' ')}`);
@@ -360,6 +388,7 @@ async function main() {
     log(`status bar after restart + re-index: ${await statusText(page)}`);
     await findCode(page, QUERIES[0], 3);
     await checkEscapeRestores(page, 'debounce a function call', QUERIES[0].file);
+    await checkDuplicateWarning(page, workspace);
     await expectNoErrorToast(page);
 
     const noCodesearch = join(tmp, 'no-codesearch-venv');

@@ -159,7 +159,9 @@ export class CodesearchServer implements vscode.Disposable {
       options: folder === undefined ? {} : { cwd: folder },
     };
     const clientOptions: LanguageClientOptions = {
-      // No documentSelector: the server reads files from disk and keeps its index current itself.
+      // The server reads files from disk and keeps its index current itself; it asks only for
+      // didSave (no open/change sync), to warn about the saved file's duplicated functions.
+      documentSelector: [{ scheme: 'file' }],
       outputChannel: this.log,
       stdioOptions: { stdout: pipeLines, stderr: pipeLines },
       initializationOptions: options,

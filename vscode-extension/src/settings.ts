@@ -8,7 +8,7 @@
 export const SECTION = 'codesearch';
 
 /** Settings that are forwarded to the server, in the server's camelCase spelling. */
-export const SERVER_SETTING_KEYS = ['backend', 'embedUrl', 'model', 'dimensions', 'k', 'exclude'] as const;
+export const SERVER_SETTING_KEYS = ['backend', 'embedUrl', 'model', 'dimensions', 'k', 'exclude', 'dupesInEditor'] as const;
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
 
 /** What the extension sends as initializationOptions. */
@@ -19,6 +19,7 @@ export interface InitializationOptions {
   dimensions?: number;
   k?: number;
   exclude?: string[];
+  dupesInEditor?: boolean;
 }
 
 /** Returns the value the user set for `codesearch.<key>` (any scope), or undefined when unset. */
@@ -85,6 +86,14 @@ export function toInitializationOptions(read: SettingReader): ResolvedOptions {
       options.exclude = exclude.filter((p) => p.trim() !== '');
     } else {
       bad('exclude', exclude, 'a list of strings');
+    }
+  }
+  const dupes = read('dupesInEditor');
+  if (dupes !== undefined) {
+    if (typeof dupes === 'boolean') {
+      options.dupesInEditor = dupes;
+    } else {
+      bad('dupesInEditor', dupes, 'true or false');
     }
   }
   return { options, problems };

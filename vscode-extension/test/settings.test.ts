@@ -39,6 +39,13 @@ test('invalid values are dropped with a message naming the setting', () => {
   assert.match(problems[2] ?? '', /codesearch\.k = 2\.5/);
 });
 
+test('dupesInEditor is sent as a boolean, anything else is refused', () => {
+  assert.deepEqual(toInitializationOptions(reader({ dupesInEditor: false })), { options: { dupesInEditor: false }, problems: [] });
+  const { options, problems } = toInitializationOptions(reader({ dupesInEditor: 'no' }));
+  assert.deepEqual(options, {});
+  assert.match(problems[0] ?? '', /codesearch\.dupesInEditor = "no" is not true or false/);
+});
+
 test('sameOptions ignores key order', () => {
   assert.ok(sameOptions({ k: 5, model: 'm' }, { model: 'm', k: 5 }));
   assert.ok(!sameOptions({ k: 5 }, { k: 6 }));
