@@ -25,12 +25,17 @@ SYMBOL_KINDS = {
 }
 
 
-def hit_range(hit: SearchHit) -> types.Range:
-    """The unit's lines as an LSP range (0-based; the end is the start of the line after it)."""
+def lines_range(start_line: int, end_line: int) -> types.Range:
+    """1-based inclusive lines as an LSP range (0-based; the end is the start of the line after)."""
     return types.Range(
-        start=types.Position(line=max(hit.start_line - 1, 0), character=0),
-        end=types.Position(line=max(hit.end_line, hit.start_line), character=0),
+        start=types.Position(line=max(start_line - 1, 0), character=0),
+        end=types.Position(line=max(end_line, start_line), character=0),
     )
+
+
+def hit_range(hit: SearchHit) -> types.Range:
+    """The unit's lines as an LSP range."""
+    return lines_range(hit.start_line, hit.end_line)
 
 
 def hit_uri(root: Path, hit: SearchHit) -> str:

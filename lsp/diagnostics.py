@@ -8,14 +8,13 @@ from lsprotocol import types
 
 from codesearch.duplicates import DuplicatePair, UnitLocation
 
+from .convert import lines_range
+
 SOURCE = "codesearch"
 
 
 def _range(loc: UnitLocation) -> types.Range:
-    return types.Range(
-        start=types.Position(line=max(loc.start_line - 1, 0), character=0),
-        end=types.Position(line=max(loc.end_line, loc.start_line), character=0),
-    )
+    return lines_range(loc.start_line, loc.end_line)
 
 
 def duplicate_diagnostics(root: Path, rel: str, pairs: list[DuplicatePair]) -> list[types.Diagnostic]:
