@@ -7,7 +7,7 @@ the same text twice. SQLite in WAL mode: several processes may read and write.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,22 @@ class EmbeddingCache:
                     for h, v in vectors.items()
                 ],
             )
+
+    def through(
+        self, texts: Mapping[str, str], embed: Callable[[list[str]], Vectors]
+    ) -> tuple[dict[str, Vectors], int]:
+        """Vectors of texts (by text hash): cached ones, the rest embedded with `embed` and cached.
+
+        Returns the vectors and how many texts were embedded; `embed` is not called when
+        every text is cached (so a model is loaded only when needed).
+        """
+        vectors = self.get_many(list(texts))
+        missing = [h for h in texts if h not in vectors]
+        if missing:
+            fresh = dict(zip(missing, embed([texts[h] for h in missing]), strict=True))
+            self.put_many(fresh)
+            vectors.update(fresh)
+        return vectors, len(missing)
 
     def close(self) -> None:
         """Close the database."""

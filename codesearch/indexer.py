@@ -340,15 +340,9 @@ class Indexer:
     def _points(self, batch: list[_Pending], report: IndexReport) -> list[StoredPoint]:
         plans_per_file = [plan_units(item.units) for item in batch]
         wanted = {p.text_hash: p.text for plans in plans_per_file for p in plans if p.text.strip()}
-        vectors = self._cache.get_many(list(wanted))
-        missing = [h for h in wanted if h not in vectors]
-        report.cached += len(wanted) - len(missing)
-        if missing:
-            fresh = self._embed().embed_documents([wanted[h] for h in missing])
-            new = dict(zip(missing, fresh, strict=True))
-            self._cache.put_many(new)
-            vectors.update(new)
-            report.embedded += len(missing)
+        vectors, embedded = self._cache.through(wanted, lambda texts: self._embed().embed_documents(texts))
+        report.cached += len(wanted) - embedded
+        report.embedded += embedded
         points: list[StoredPoint] = []
         for item, plans in zip(batch, plans_per_file, strict=True):
             unit_vecs: list[Vectors | None] = [None] * len(plans)
