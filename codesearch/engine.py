@@ -145,7 +145,7 @@ class Engine:
         with self._open_lock:
             if self._store is None or self._state is None:
                 directory = self.model_dir
-                if not (directory / "state.sqlite").exists() and not create:
+                if not self.has_index and not create:
                     raise IndexNotFoundError(
                         f"no index of {self.root} for model {self._identity()[0]} yet; run `codesearch index`"
                     )
@@ -294,15 +294,9 @@ class Engine:
 
     def _embed_cached(self, texts: Sequence[str]) -> Vectors:
         """Document vectors of texts, from the shared embedding cache where it has them."""
-        cache = self._cache_for()
         hashes = [content_hash(t) for t in texts]
-        found = cache.get_many(list(set(hashes)))
-        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in found and t.strip()}
-        if missing:
-            fresh = self.embedder().embed_documents(list(missing.values()))
-            new = dict(zip(missing, fresh, strict=True))
-            cache.put_many(new)
-            found.update(new)
+        wanted = {h: t for h, t in zip(hashes, texts, strict=True) if t.strip()}
+        found, _ = self._cache_for().through(wanted, lambda batch: self.embedder().embed_documents(batch))
         dims = self._identity()[1]
         rows = [found.get(h, np.zeros(dims, dtype=np.float32)) for h in hashes]
         return normalize_rows(np.array(rows, dtype=np.float32).reshape(len(rows), dims))
@@ -356,7 +350,7 @@ class Engine:
         info["other_indexes"] = (
             sorted(p.name for p in others.iterdir() if p.name != directory.name) if others.is_dir() else []
         )
-        if not (directory / "state.sqlite").exists():
+        if not self.has_index:
             return info
         store, state = self._open_store(create=False)
         files, units, by_kind, by_lang = state.counts()
