@@ -34,7 +34,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
-from codesearch import CodesearchError, SearchFilters
+from codesearch import CodesearchError, SearchFilters, SearchHit
 from codesearch.search import MODES
 
 from . import __version__
@@ -112,7 +112,7 @@ class CodesearchServer(LanguageServer):
 
     def open_folder(self, uri: str) -> None:
         """Start indexing a workspace folder in the background."""
-        root = Path(to_fs_path(uri) or uri)
+        root = fs_path(uri)
         try:
             settings = folder_settings(root, self.options)
         except CodesearchError as exc:  # a bad .codesearch.toml: the editor's settings cannot help
@@ -133,7 +133,7 @@ class CodesearchServer(LanguageServer):
 
     def close_folder(self, uri: str) -> None:
         """Stop indexing a folder that left the workspace."""
-        root_uri = Path(to_fs_path(uri) or uri).as_uri()
+        root_uri = fs_path(uri).as_uri()
         with self._lock:
             folder = self.folders.pop(root_uri, None)
         if folder is not None:
@@ -169,11 +169,12 @@ class CodesearchServer(LanguageServer):
             "folders": [s.to_json() for s in statuses],
         }
 
-    def search(self, params: Any) -> dict[str, Any]:
-        """The `codesearch/search` answer, over every folder (or the one named by `folder`)."""
-        query, k, filters, mode, only = _search_params(params)
+    def _ranked(
+        self, query: str, k: int | None, filters: SearchFilters, mode: str | None, only: str | None
+    ) -> tuple[list[tuple[FolderIndex, SearchHit]], bool, list[str]]:
+        """Hits of every folder (or the one `only` names), merged by score; partial; warnings."""
         folders = [f for f in list(self.folders.values()) if only is None or f.uri == only]
-        results: list[tuple[float, dict[str, Any]]] = []
+        hits: list[tuple[FolderIndex, SearchHit]] = []
         partial = not folders
         warnings: list[str] = []
         for folder in folders:
@@ -181,17 +182,28 @@ class CodesearchServer(LanguageServer):
             partial = partial or found.partial
             if found.warning and found.warning not in warnings:
                 warnings.append(found.warning)
-            results.extend((h.score, search_result(folder.root, h)) for h in found.hits)
-        results.sort(key=lambda r: -r[0])
-        limit = k or max((f.settings.k for f in folders), default=10)
-        body: dict[str, Any] = {"results": [r for _, r in results[:limit]], "partial": partial}
+            hits.extend((folder, h) for h in found.hits)
+        hits.sort(key=lambda fh: -fh[1].score)
+        return hits, partial, warnings
+
+    def search(self, params: Any) -> dict[str, Any]:
+        """The `codesearch/search` answer, over every folder (or the one named by `folder`)."""
+        query, k, filters, mode, only = _search_params(params)
+        hits, partial, warnings = self._ranked(query, k, filters, mode, only)
+        limit = k or max(
+            (f.settings.k for f in list(self.folders.values()) if only in (None, f.uri)), default=10
+        )
+        body: dict[str, Any] = {
+            "results": [search_result(f.root, h) for f, h in hits[:limit]],
+            "partial": partial,
+        }
         if warnings:
             body["warning"] = " ".join(warnings)
         return body
 
     def folder_of(self, uri: str) -> tuple[FolderIndex, str] | None:
         """The workspace folder holding a document, and the document's path relative to it."""
-        path = Path(to_fs_path(uri) or uri)
+        path = fs_path(uri)
         for folder in sorted(self.folders.values(), key=lambda f: -len(str(f.root))):
             if path.is_relative_to(folder.root):
                 return folder, path.relative_to(folder.root).as_posix()
@@ -216,12 +228,8 @@ class CodesearchServer(LanguageServer):
         """workspace/symbol: the semantic search's hits as symbols."""
         if not query.strip():
             return []
-        out: list[tuple[float, types.SymbolInformation]] = []
-        for folder in list(self.folders.values()):
-            found = folder.search(query, folder.settings.k, SearchFilters())
-            out.extend((h.score, symbol_information(folder.root, h)) for h in found.hits)
-        out.sort(key=lambda s: -s[0])
-        return [s for _, s in out]
+        hits, _, _ = self._ranked(query, None, SearchFilters(), None, None)
+        return [symbol_information(f.root, h) for f, h in hits]
 
 
 def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | None, str | None]:
@@ -250,8 +258,13 @@ def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | N
             raise JsonRpcInvalidParams(f"{SEARCH}: 'filters.{key}' must be a list of strings")
         lists[key] = tuple(value)
     folder = p.get("folder")
-    only = Path(to_fs_path(folder) or folder).as_uri() if isinstance(folder, str) and folder else None
+    only = fs_path(folder).as_uri() if isinstance(folder, str) and folder else None
     return query, k, SearchFilters(**lists), mode, only
+
+
+def fs_path(uri: str) -> Path:
+    """The file-system path of a file URI (a plain path is taken as it is)."""
+    return Path(to_fs_path(uri) or uri)
 
 
 def plain(value: Any) -> Any:
@@ -324,7 +337,7 @@ def create_server() -> CodesearchServer:
 
     @server.command(CMD_REINDEX)
     def reindex_command(ls: CodesearchServer, *args: Any) -> dict[str, Any]:
-        only = Path(to_fs_path(args[0]) or args[0]).as_uri() if args and isinstance(args[0], str) else None
+        only = fs_path(args[0]).as_uri() if args and isinstance(args[0], str) else None
         started = [f.reindex() for f in list(ls.folders.values()) if only is None or f.uri == only]
         return {"started": any(started)}
 
