@@ -428,7 +428,7 @@ def _serve(args: argparse.Namespace, out: Console, err: Console) -> int:
     }
     settings, _ = load_settings(Path.cwd(), overrides)
     server = ServerSettings(
-        model=settings.model,
+        model=settings.server_model(),
         host=settings.serve_host,
         port=settings.serve_port,
         context_length=settings.context_length,

@@ -24,6 +24,11 @@ import platformdirs
 from codesearch.errors import ConfigError
 
 ENV_PREFIX = "CODESEARCH_"
+#: CPU models of backend local, and the default.
+LOCAL_MODELS = ("static", "minilm")
+LOCAL_DEFAULT_MODEL = "static"
+#: Model of backend sglang when the option `model` is empty.
+SERVER_DEFAULT_MODEL = "Qwen/Qwen3-Embedding-4B"
 
 
 def _opt(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
@@ -50,7 +55,12 @@ class Settings:
         ("local", "sglang"),
     )
     embed_url: str = _opt("http://127.0.0.1:30000", "Base URL of the embedding server (backend sglang).")
-    model: str = _opt("Qwen/Qwen3-Embedding-4B", "Model name sent to the embedding server (backend sglang).")
+    model: str = _opt(
+        "",
+        "Embedding model. Backend local: `static` (the default: a static code embedding table, "
+        "thousands of units a second) or `minilm` (all-MiniLM-L6-v2, slower). Backend sglang: the name "
+        "sent to the server. Empty: `static` for local, `Qwen/Qwen3-Embedding-4B` for sglang.",
+    )
     dimensions: int = _opt(0, "Vector size asked of the server (Matryoshka); 0 = the model's full size.")
     api_key_env: str = _opt(
         "CODESEARCH_API_KEY", "Name of the environment variable holding the embedding server's API key."
@@ -153,6 +163,16 @@ class Settings:
     dupes_in_editor: bool = _opt(
         True, "Language server: on save, warn about the file's functions that duplicate others."
     )
+
+    def resolved_model(self) -> str:
+        """The model for the configured backend: the option's value, else the backend's default."""
+        if self.model:
+            return self.model
+        return LOCAL_DEFAULT_MODEL if self.backend == "local" else SERVER_DEFAULT_MODEL
+
+    def server_model(self) -> str:
+        """The model an embedding server runs (`codesearch serve`): the option's value, else Qwen3's."""
+        return self.model if self.model and self.model not in LOCAL_MODELS else SERVER_DEFAULT_MODEL
 
     def resolved_index_dir(self, root: Path) -> Path:
         """The index directory for this root."""

@@ -119,9 +119,15 @@ class Engine:
 
     def _identity(self) -> tuple[str, int]:
         if self.settings.backend == "local" and self._embedder is None:
-            from codesearch.embedding.local import MINILM_MODEL_ID
+            # The identity is known without loading the model.
+            if self.settings.resolved_model() == "minilm":
+                from codesearch.embedding.local import MINILM_MODEL_ID
 
-            return MINILM_MODEL_ID, 384
+                return MINILM_MODEL_ID, 384
+            if self.settings.resolved_model() == "static":
+                from codesearch.embedding.static import static_identity
+
+                return static_identity()
         emb = self.embedder()
         return emb.model_id, emb.dimensions
 

@@ -15,15 +15,22 @@ __all__ = ["Embedder", "Vectors", "index_slug", "make_embedder", "normalize_rows
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for (loads the model or connects to the server)."""
     if settings.backend == "local":
-        from codesearch.embedding.local import LocalEmbedder
+        model = settings.resolved_model()
+        if model == "static":
+            from codesearch.embedding.static import StaticEmbedder
 
-        return LocalEmbedder(threads=settings.threads)
+            return StaticEmbedder()
+        if model == "minilm":
+            from codesearch.embedding.local import LocalEmbedder
+
+            return LocalEmbedder(threads=settings.threads)
+        raise ConfigError(f"unknown model {model!r} for backend local; use static or minilm")
     if settings.backend == "sglang":
         from codesearch.embedding.openai_http import OpenAIEmbedder
 
         return OpenAIEmbedder(
             url=settings.embed_url,
-            model=settings.model,
+            model=settings.resolved_model(),
             dimensions=settings.dimensions or None,
             api_key=os.environ.get(settings.api_key_env) or None,
             query_instruction=settings.query_instruction,

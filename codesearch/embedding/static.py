@@ -1,0 +1,148 @@
+"""The embedded default: a static code embedding model, pure numpy at run time.
+
+A static model (model2vec-style) is a table with one vector per token of its
+vocabulary. A text's vector is the mean of its tokens' vectors, L2-normalised; the
+frequency weighting (SIF) is baked into the vectors' norms when the table is built.
+There is no transformer at run time, so embedding costs a tokenizer pass and a
+table look-up: tens of thousands of units a second on one core.
+
+Code is pre-split before tokenising: `parseISODate` reads as `parse ISO Date` and
+`upload_with_retry` as `upload with retry`, so identifier pieces map to the words a
+query uses. The table and its tokenizer ship in this package
+(`data/static/`); `benchmarks/static_model/build.py` rebuilds them from
+all-MiniLM-L6-v2 (see docs/models.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+import numpy as np
+
+from codesearch.embedding.base import Vectors, normalize_rows, pool_windows
+from codesearch.errors import ModelLoadError
+
+#: Windows of this many tokens are averaged, as the Embedder contract asks; a static
+#: model has no context limit, so this only bounds the work per window.
+STATIC_WINDOW_TOKENS = 512
+
+_SLICE_TOKENS = 1 << 16
+#: The pieces a text is read as: words split at camelCase and snake_case boundaries, digit
+#: runs, and other letters; punctuation and whitespace carry no meaning here and are dropped.
+_PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_a-zA-Z]+")
+#: Distinct pieces whose token ids are remembered (then the memo starts afresh).
+_MEMO_SIZE = 200_000
+
+
+def _data() -> Traversable:
+    return resources.files("codesearch.embedding") / "data" / "static"
+
+
+def static_identity() -> tuple[str, int]:
+    """Model id and dimensions of the shipped table, read without loading it."""
+    try:
+        meta = json.loads((_data() / "model.json").read_text(encoding="utf-8"))
+        return str(meta["model_id"]), int(meta["shape"][1])
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ModelLoadError(
+            f"could not read the static embedding model: {exc}; reinstall codesearch"
+        ) from exc
+
+
+def split_identifiers(text: str) -> list[str]:
+    """`parseISODate(x_y)` -> `parse`, `ISO`, `Date`, `x`, `y`."""
+    return _PIECE.findall(text)
+
+
+class StaticEmbedder:
+    """Mean of per-token vectors from the table shipped in `codesearch/embedding/data/static/`."""
+
+    max_tokens = STATIC_WINDOW_TOKENS
+
+    def __init__(self) -> None:
+        from tokenizers import Tokenizer
+
+        data = _data()
+        self.model_id, _ = static_identity()
+        try:
+            self._tokenizer = Tokenizer.from_str((data / "tokenizer.json").read_text(encoding="utf-8"))
+            with (data / "vectors.npy").open("rb") as fh:
+                table = np.load(fh, allow_pickle=False)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(
+                f"could not load the static embedding model: {exc}; reinstall codesearch"
+            ) from exc
+        if (
+            table.ndim != 2
+            or table.shape[0] != self._tokenizer.get_vocab_size()
+            or not np.isfinite(table).all()
+        ):
+            raise ModelLoadError("the static embedding model's table is damaged; reinstall codesearch")
+        self._table = table.astype(np.float32)
+        self.dimensions = int(table.shape[1])
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._memo: dict[str, list[int]] = {}
+
+    def _piece_ids(self, pieces: list[str]) -> list[int]:
+        """Token ids of a text's pieces; each distinct piece goes through the tokenizer once."""
+        memo = self._memo
+        missing = list({p for p in pieces if p not in memo})
+        if missing:
+            if len(memo) + len(missing) > _MEMO_SIZE:
+                memo = self._memo = {}
+            for piece, enc in zip(
+                missing, self._tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
+            ):
+                memo[piece] = enc.ids
+        out: list[int] = []
+        for piece in pieces:
+            out.extend(memo[piece])
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes (after identifier splitting)."""
+        return [len(self._piece_ids(split_identifiers(t))) for t in texts]
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """One normalised vector per text: its windows' mean vectors, averaged."""
+        count = len(texts)
+        if not count:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        flat: list[int] = []
+        starts: list[int] = []
+        owners: list[int] = []
+        for i, text in enumerate(texts):
+            ids = self._piece_ids(split_identifiers(text))
+            base = len(flat)
+            for start in range(0, len(ids), STATIC_WINDOW_TOKENS):
+                starts.append(base + start)
+                owners.append(i)
+            flat.extend(ids)
+        if not flat:
+            return np.zeros((count, self.dimensions), dtype=np.float32)
+        bounds = np.asarray([*starts, len(flat)], dtype=np.int64)
+        token_ids = np.asarray(flat, dtype=np.int64)
+        windows = np.empty((len(starts), self.dimensions), dtype=np.float32)
+        first = 0
+        while first < len(starts):
+            # Windows in slices of about _SLICE_TOKENS tokens bound the gathered rows' memory.
+            last = int(np.searchsorted(bounds, bounds[first] + _SLICE_TOKENS, side="right")) - 1
+            last = min(max(last, first + 1), len(starts))
+            rows = self._table[token_ids[bounds[first] : bounds[last]]]
+            sums = np.add.reduceat(rows, bounds[first:last] - bounds[first], axis=0)
+            windows[first:last] = sums / np.diff(bounds[first : last + 1]).astype(np.float32)[:, None]
+            first = last
+        return pool_windows(normalize_rows(windows), owners, count, self.dimensions)
+
+    def embed_query(self, text: str) -> Vectors:
+        """Queries are embedded like documents (the model is symmetric)."""
+        result: Vectors = self.embed_documents([text])[0]
+        return result
+
+    def close(self) -> None:
+        """Nothing to release."""
