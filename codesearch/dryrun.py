@@ -37,8 +37,8 @@ def dry_run(engine: Engine) -> dict[str, Any]:
         except CodesearchError as exc:  # as the indexer does: the file is passed over, with the reason
             skipped.append({"path": entry.path, "reason": f"could not parse: {exc}"})
             continue
-        plans = plan_units(parsed.units)
-        tokens = sum(embedder.count_tokens([p.text for p in plans])) if plans else 0
+        plans = plan_units(parsed.units, embedder)
+        tokens = sum(embedder.count_tokens([t for p in plans for t in p.texts])) if plans else 0
         files.append({"path": entry.path, "language": entry.language, "units": len(plans), "tokens": tokens})
         total_tokens += tokens
         total_units += len(plans)

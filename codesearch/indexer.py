@@ -338,8 +338,16 @@ class Indexer:
         timings["store"] += time.perf_counter() - t
 
     def _points(self, batch: list[_Pending], report: IndexReport) -> list[StoredPoint]:
-        plans_per_file = [plan_units(item.units) for item in batch]
-        wanted = {p.text_hash: p.text for plans in plans_per_file for p in plans if p.text.strip()}
+        # The plan depends on the embedder's window (skeletons or whole texts): load it.
+        window = self._embed()
+        plans_per_file = [plan_units(item.units, window) for item in batch]
+        wanted = {
+            h: t
+            for plans in plans_per_file
+            for p in plans
+            for h, t in zip(p.text_hashes, p.texts, strict=True)
+            if t.strip()
+        }
         vectors, embedded = self._cache.through(wanted, lambda texts: self._embed().embed_documents(texts))
         report.cached += len(wanted) - embedded
         report.embedded += embedded
@@ -347,7 +355,7 @@ class Indexer:
         for item, plans in zip(batch, plans_per_file, strict=True):
             unit_vecs: list[Vectors | None] = [None] * len(plans)
             for i in range(len(plans) - 1, -1, -1):  # children come after their parent
-                parts = [vectors[plans[i].text_hash]] if plans[i].text_hash in vectors else []
+                parts = [vectors[h] for h in plans[i].text_hashes if h in vectors]
                 parts.extend(v for k in plans[i].children if (v := unit_vecs[k]) is not None)
                 if parts:
                     unit_vecs[i] = normalize_rows(np.mean(parts, axis=0, keepdims=True).astype(np.float32))[0]
