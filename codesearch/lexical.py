@@ -12,6 +12,7 @@ import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -49,21 +50,23 @@ def _stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 17)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """The tokens of one identifier or number (remembered: code repeats its words)."""
+    parts = [p for piece in word.split("_") for p in _CAMEL.findall(piece)]
+    lowered = [p.lower() for p in parts if p]
+    out = [_stem(part) for part in lowered if part not in _STOPWORDS and len(part) > 1]
+    if len(lowered) > 1:
+        out.append(word.lower().strip("_"))
+    return tuple(out)
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased, stemmed tokens: identifier parts plus whole compound identifiers."""
-    out: list[str] = []
-    for match in _WORD.finditer(text):
-        word = match.group()
-        parts = [p for piece in word.split("_") for p in _CAMEL.findall(piece)]
-        lowered = [p.lower() for p in parts if p]
-        for part in lowered:
-            if part not in _STOPWORDS and len(part) > 1:
-                out.append(_stem(part))
-        if len(lowered) > 1:
-            out.append(word.lower().strip("_"))
-    return out
+    return [tok for word in _WORD.findall(text) for tok in _word_tokens(word)]
 
 
+@lru_cache(maxsize=1 << 17)
 def token_id(token: str) -> int:
     """Stable 31-bit index of a token (the same in every process and version)."""
     return zlib.crc32(token.encode("utf-8")) & 0x7FFFFFFF
