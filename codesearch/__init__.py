@@ -4,7 +4,7 @@ The public API; front ends import only from here.
 """
 
 from codesearch.config import Settings, load_settings
-from codesearch.dupecheck import DuplicateCheck, check_duplicates
+from codesearch.dupecheck import DuplicateCheck, check_duplicates, check_files
 from codesearch.duplicates import DuplicatePair, DuplicateReport, UnitLocation
 from codesearch.engine import Engine
 from codesearch.errors import (
@@ -23,6 +23,7 @@ from codesearch.errors import (
 )
 from codesearch.indexer import Progress
 from codesearch.models import CodeUnit, IndexReport, SearchFilters, SearchHit
+from codesearch.watch import Watcher, WatchUpdate
 
 __all__ = [
     "CodeUnit",
@@ -48,7 +49,10 @@ __all__ = [
     "StoreError",
     "UnitLocation",
     "WatchError",
+    "WatchUpdate",
+    "Watcher",
     "check_duplicates",
+    "check_files",
     "load_settings",
 ]
 __version__ = "0.1.0"

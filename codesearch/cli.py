@@ -109,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_dupes.add_parser(sub, _add_option_flags)
 
+    p = sub.add_parser("mcp", help="serve the index to coding agents over MCP (stdio; docs/mcp.md)")
+    p.add_argument("path", nargs="?", default=".", help="repository root to serve (default: .)")
+    _add_option_flags(p)
+
     p = sub.add_parser("config", help="show resolved options and where each comes from")
     p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
     p.add_argument("--docs", action="store_true", help="print the table of every option")
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             "export": _move,
             "import": _move,
             "dupes": _dupes,
+            "mcp": _mcp,
         }[args.command]
         return handler(args, out, err)
     except CodesearchError as exc:
@@ -159,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; the index stays consistent and the next run resumes")
         return 130
+
+
+def _mcp(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from codesearch_mcp.server import run  # the MCP front end; imported only for this command
+
+    return run(Path(args.path), _overrides(args))
 
 
 def _dupes(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -163,6 +163,11 @@ class Settings:
     dupes_in_editor: bool = _opt(
         True, "Language server: on save, warn about the file's functions that duplicate others."
     )
+    mcp_snippet_chars: int = _opt(
+        600,
+        "MCP server: most characters of code in each hit's snippet, cut at a line end (the hit's line "
+        "range stays exact); 0 = locations only. Keeps an agent's context small (mcp.md).",
+    )
 
     def resolved_model(self) -> str:
         """The model for the configured backend: the option's value, else the backend's default."""

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "echo_auth": False,  # failure messages quote the Authorization header received
     "slow_count": 0,  # the next N embedding requests wait slow_seconds first
     "slow_seconds": 2.0,
+    "hold_documents": False,  # document requests (inputs without `Instruct:`) wait while this is true
     "malformed": "",  # "json": invalid JSON; "fields": items without "embedding"
     "wrong_dims": 0,  # answer vectors of this size instead
     "wrong_count": False,  # answer one vector fewer than asked
@@ -158,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(cfg["slow_seconds"])
         if not isinstance(body, dict):
             return self._error(400, "body is not JSON")
+        while st.config["hold_documents"] and not _is_query(body.get("input")):
+            time.sleep(0.02)
         if body.get("model") != cfg["model"]:
             return self._send(
                 404,
@@ -233,6 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
         model = json.dumps(cfg["model"])
         payload = f'{{"object":"list","model":{model},"data":[{",".join(items)}],"usage":{usage}}}'
         self._send(200, None, raw=payload.encode())
+
+
+def _is_query(inputs: Any) -> bool:
+    """Whether a request embeds queries (Qwen3's instruction prefix) rather than documents."""
+    items = [inputs] if isinstance(inputs, str) else inputs if isinstance(inputs, list) else []
+    return bool(items) and all(isinstance(t, str) and t.startswith("Instruct:") for t in items)
 
 
 def serve(config: dict[str, Any], port: int = 0) -> None:
