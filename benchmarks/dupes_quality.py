@@ -46,8 +46,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _corpus import DATA, pypi_source
 
 from codesearch.cache import EmbeddingCache
-from codesearch.duplicates import DuplicateOptions, UnitLocation, _Unit, judge
+from codesearch.duplicates import (
+    CALIBRATED_THRESHOLDS,
+    UNCALIBRATED_THRESHOLD,
+    DuplicateOptions,
+    UnitLocation,
+    _Unit,
+    judge,
+)
+from codesearch.embedding import Embedder
 from codesearch.embedding.local import LocalEmbedder
+from codesearch.embedding.static import StaticEmbedder
 from codesearch.fingerprint import DUPLICATE_KINDS, UnitFingerprint, fingerprint_units, jaccard
 from codesearch.models import content_hash
 from codesearch.parsing import parse_file
@@ -253,7 +262,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--show-neighbours", action="store_true", help="print the flagged neighbour pairs")
     ap.add_argument("--min-tokens", type=int, default=30)
-    ap.add_argument("--threshold", type=float, default=0.65)
+    ap.add_argument("--threshold", type=float, default=0.0, help="0 = the model's calibrated value")
+    ap.add_argument("--model", default="static", choices=("static", "minilm"))
     ap.add_argument("--min-jaccard", type=float, default=0.5)
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -331,7 +341,9 @@ def main() -> None:
 
     # Every function is embedded (through a cache in benchmarks/.data, so re-runs are quick): the
     # *semantic* negatives need the vectors of all candidates.
-    emb = LocalEmbedder()
+    emb: Embedder = StaticEmbedder() if args.model == "static" else LocalEmbedder()
+    if not args.threshold:
+        args.threshold = CALIBRATED_THRESHOLDS.get(emb.model_id, UNCALIBRATED_THRESHOLD)
     cache = EmbeddingCache(DATA / "dupes-quality-cache", emb.model_id, emb.dimensions)
     keys = sorted(samples)
     hashes = [content_hash(samples[k].plan_text) for k in keys]
