@@ -4,9 +4,12 @@ the official SDK's own client (`mcp.client.stdio` + `ClientSession`)."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -266,6 +269,66 @@ async def test_embedding_backend_down_is_a_tool_error_and_the_server_survives(tm
         assert "embedding model is not available" in await refused(
             session, "find_similar_code", code="def f(): pass"
         )
+
+
+@pytest.mark.asyncio
+async def test_joins_another_owner_then_takes_over(tmp_path: Path) -> None:
+    repo = sample_repo(tmp_path)
+    env = server_env(tmp_path)
+    log = tmp_path / "watch.log"
+    with log.open("w") as sink:
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "codesearch", "watch", str(repo), "-q"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        lock = repo / ".codesearch" / "owner.lock"
+        for _ in range(100):  # the watch process takes the lock before it indexes
+            if lock.exists() and _locked(lock):
+                break
+            await asyncio.sleep(0.1)
+        async with serve(repo, env, tmp_path / "server.log") as session:
+            for _ in range(300):  # answered by the watch process
+                found = await call(session, "search_code", query=QUERY, k=1)
+                if found["hits"] and found["hits"][0]["path"] == "src/net/upload.py":
+                    break
+                await asyncio.sleep(0.2)
+            assert found["hits"][0]["path"] == "src/net/upload.py"
+            status = await call(session, "index_status")
+            assert status["owner"] == "another codesearch process" and status["files"] > 5
+            assert (await call(session, "reindex"))["started"] is False
+            watch.send_signal(signal.SIGINT)
+            assert watch.wait(timeout=60) == 0, log.read_text()
+            again = await call(session, "search_code", query=QUERY, k=1)
+            assert again["hits"][0]["path"] == "src/net/upload.py"
+            assert (await wait_ready(session))["owner"].startswith("this server")
+            (repo / "tides.py").write_text(
+                "def predict_high_tide(harbour, day):\n    return harbour.tides[day]\n"
+            )
+            for _ in range(150):  # its own watcher follows edits now
+                tide = await call(session, "search_code", query="predict_high_tide", k=1)
+                if tide["hits"] and tide["hits"][0]["path"] == "tides.py":
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError(f"the server did not take the index over: {tide}")
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+
+
+def _locked(path: Path) -> bool:
+    with path.open("a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
 
 
 # -- pure logic ---------------------------------------------------------------------------
