@@ -1,11 +1,14 @@
 """Indexing figures on the embedded default (CPU model + Qdrant Edge).
 
-    python benchmarks/index_speed.py [--package requests==2.32.3] [--tree-files 5000]
+    python benchmarks/index_speed.py [--package django==5.1.4] [--model static|minilm] [--tree-files 5000]
 
 1. Cold index of a real code base from PyPI, in a subprocess (`codesearch index --json`):
-   units/s end to end, the share of parse / embed / store, peak RSS, and the
-   embedding rate as a share of this CPU's float32 matmul ceiling measured in the same run.
-2. A generated tree of --tree-files small Python files: cold index, then a no-op
+   units/s end to end, the share of parse / embed / store, peak RSS; with --model minilm
+   also the embedding rate as a share of this CPU's float32 matmul ceiling.
+2. The embedding rate of the static model and MiniLM side by side on the same 400 unit
+   texts of that code base (units/s and the ratio), and each model's load time.
+3. `codesearch index` of this repository, cold, as a whole process (what the README runs).
+4. A generated tree of --tree-files small Python files: cold index, then a no-op
    re-index and a one-file-change re-index (in process, and as a whole CLI run).
 Each run uses a fresh embedding cache, so the cold runs really embed.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -31,8 +35,11 @@ from _corpus import pypi_source
 from codesearch import Engine, load_settings
 from codesearch.discover import discover
 from codesearch.embedding.local import LocalEmbedder
+from codesearch.embedding.static import StaticEmbedder
 from codesearch.parsing import parse_file
 from codesearch.representation import plan_units
+
+REPO = Path(__file__).resolve().parents[1]
 
 # MiniLM-L6 (hidden 384, 6 layers, FFN 1536): 2 FLOP per weight per token in the
 # encoder layers, plus attention scores/values (4 * seq * hidden per layer and token).
@@ -57,13 +64,39 @@ def matmul_ceiling() -> float:
     return 2 * 1024**3 / best
 
 
+def unit_texts(root: Path) -> list[str]:
+    """Every text the cold index embeds for this tree, as the static model plans them."""
+    emb = StaticEmbedder()
+    texts: list[str] = []
+    for f in discover(root).files:
+        units = parse_file(f.path, f.abspath.read_bytes(), f.language).units
+        texts.extend(t for p in plan_units(units, emb) for t in p.texts)
+    return texts
+
+
+def embed_rates(root: Path) -> None:
+    """Static and MiniLM on the same sample of unit texts, in one run."""
+    sample = random.Random(0).sample(unit_texts(root), 400)
+    rates = {}
+    for name, make in (("static", StaticEmbedder), ("minilm", LocalEmbedder)):
+        started = time.perf_counter()
+        emb = make()
+        loaded = time.perf_counter() - started
+        emb.embed_documents(sample[:5])
+        started = time.perf_counter()
+        emb.embed_documents(sample)
+        rates[name] = len(sample) / (time.perf_counter() - started)
+        print(f"  {name}: {rates[name]:.0f} units/s embedding alone; model load {loaded * 1000:.0f} ms")
+    print(f"  ratio static / minilm: {rates['static'] / rates['minilm']:.0f}x")
+
+
 def embedded_tokens(root: Path) -> tuple[int, int]:
-    """Tokens (windows included) and windows the cold index embeds for this tree."""
+    """Tokens (windows included) and windows the cold MiniLM index embeds for this tree."""
     emb = LocalEmbedder()
     tokens = windows = 0
     for f in discover(root).files:
         units = parse_file(f.path, f.abspath.read_bytes(), f.language).units
-        for n in emb.count_tokens([p.text for p in plan_units(units)]):
+        for n in emb.count_tokens([t for p in plan_units(units, emb) for t in p.texts]):
             w = max(1, -(-n // 222))
             windows += w
             tokens += n + 2 * w
@@ -82,31 +115,46 @@ def cli_index(root: Path, env: dict[str, str]) -> tuple[dict[str, object], float
     return json.loads(out.stdout), time.perf_counter() - started
 
 
-def cold_real(spec: str, env: dict[str, str]) -> None:
+def cold_real(spec: str, env: dict[str, str], model: str) -> Path:
     name, version = spec.split("==")
     root = pypi_source(name, version)
-    report, wall = cli_index(root, env)
+    report, wall = cli_index(root, {**env, "CODESEARCH_MODEL": model})
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     timings = report["timings"]
     assert isinstance(timings, dict)
     busy = sum(float(v) for v in timings.values())
-    tokens, windows = embedded_tokens(root)
-    embed_s = float(timings["embed"])
-    ceiling = matmul_ceiling()
-    achieved = tokens * flops_per_token(min(256, tokens / max(windows, 1))) / embed_s
-    print(f"## cold index: {spec} from PyPI ({report['files']} files, {report['units']} units)")
+    print(
+        f"## cold index, model {model}: {spec} from PyPI ({report['files']} files, {report['units']} units)"
+    )
     print(
         f"  wall {wall:.1f} s (process start and model load included); "
         f"{float(str(report['units'])) / float(str(report['seconds'])):.1f} units/s end to end"
     )
     print("  share: " + ", ".join(f"{k} {100 * float(v) / busy:.1f}%" for k, v in sorted(timings.items())))
+    print(f"  peak RSS of the index process: {rss_mb:.0f} MB")
+    if model != "minilm":
+        return root
+    tokens, windows = embedded_tokens(root)
+    embed_s = float(timings["embed"])
+    ceiling = matmul_ceiling()
+    achieved = tokens * flops_per_token(min(256, tokens / max(windows, 1))) / embed_s
     print(
         f"  embedding: {tokens} tokens in {windows} windows, {tokens / embed_s:.0f} tokens/s; "
         f"{achieved / 1e9:.1f} GFLOP/s = {100 * achieved / ceiling:.0f}% of the measured "
         f"float32 matmul ceiling {ceiling / 1e9:.1f} GFLOP/s "
         "(the int8-stored weights run as fp32 in onnxruntime)"
     )
-    print(f"  peak RSS of the index process: {rss_mb:.0f} MB")
+    return root
+
+
+def this_repository(env: dict[str, str]) -> None:
+    """The README's run: `codesearch index .` on this repository, cold, one whole process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report, wall = cli_index(REPO, {**env, "CODESEARCH_INDEX_DIR": str(Path(tmp) / "ix")})
+    print(
+        f"## `codesearch index .` on this repository, cold: {report['files']} files, {report['units']} units"
+    )
+    print(f"  wall {wall:.2f} s including process start; index run {float(str(report['seconds'])):.2f} s")
 
 
 def make_tree(root: Path, count: int) -> None:
@@ -150,12 +198,17 @@ def tree(count: int, env: dict[str, str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--package", default="requests==2.32.3")
+    parser.add_argument("--package", default="django==5.1.4")
+    parser.add_argument("--model", default="static", choices=("static", "minilm"))
     parser.add_argument("--tree-files", type=int, default=5000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CODESEARCH_CACHE_DIR": cache, "CODESEARCH_INDEX_DIR": str(Path(cache) / "ix")}
-        cold_real(args.package, env)
+        root = cold_real(args.package, env, args.model)
+    print("## embedding rate, same texts, one run")
+    embed_rates(root)
+    with tempfile.TemporaryDirectory() as cache:
+        this_repository({**os.environ, "CODESEARCH_CACHE_DIR": cache})
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CODESEARCH_CACHE_DIR": cache}
         tree(args.tree_files, env)
