@@ -71,7 +71,7 @@ an exact string you already know, grep is enough.
 Restrict with `languages`, `paths` (globs relative to the repository root) and `kinds`; \
 `files_only` lists the best files without code. `partial: true` means the first indexing \
 pass is still running: files not yet indexed are missing, so search again later or check \
-index_status. The index follows file edits by itself within about a second."""
+index_status. The index follows file edits by itself within seconds."""
 
 FIND_SIMILAR_CODE = """\
 Find code similar to a given function or snippet: copies of it elsewhere in the repository \
@@ -177,8 +177,8 @@ class CodesearchMCP:
         languages: Annotated[
             list[str] | None,
             Field(
-                description="Only these languages: python, javascript, typescript, tsx, go, rust, java, c, "
-                "cpp, csharp, ruby, php, kotlin, swift, scala, bash, lua; `text` for other text files."
+                description="Only these languages, lower case as tree-sitter names them: python, "
+                "typescript, tsx, javascript, go, rust, java, c, cpp, csharp, ...; `text` for other files."
             ),
         ] = None,
         paths: Annotated[

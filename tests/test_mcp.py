@@ -334,6 +334,20 @@ def _locked(path: Path) -> bool:
 # -- pure logic ---------------------------------------------------------------------------
 
 
+def test_docs_show_the_tool_descriptions_agents_see(tmp_path: Path) -> None:
+    from codesearch import Settings
+    from codesearch_mcp.server import create_server
+
+    server, _ = create_server(tmp_path, Settings())
+    doc = (FIXTURES.parent / "docs" / "mcp.md").read_text()
+    tools = asyncio.run(server.list_tools())
+    assert {t.name for t in tools} == TOOLS
+    for tool in tools:
+        assert tool.description is not None
+        quoted = "\n>\n".join("> " + p for p in tool.description.split("\n\n"))
+        assert f"### `{tool.name}` — {tool.title}\n\n{quoted}\n" in doc, f"docs/mcp.md: update {tool.name}"
+
+
 def test_kinds_offered_are_the_library_kinds() -> None:
     assert get_args(Kind) == UNIT_KINDS
 
