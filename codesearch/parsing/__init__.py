@@ -7,7 +7,7 @@ Definitions are found with tree-sitter queries kept as data in
 from __future__ import annotations
 
 from codesearch.parsing._chunks import estimate_tokens
-from codesearch.parsing._languages import LANGUAGES, language_for_path
+from codesearch.parsing._languages import LANGUAGES, TEXT, language_for_path
 from codesearch.parsing._parse import parse_file
 from codesearch.parsing._treesitter import IDENTIFIER, LITERAL, code_tokens
 
@@ -15,6 +15,7 @@ __all__ = [
     "IDENTIFIER",
     "LANGUAGES",
     "LITERAL",
+    "TEXT",
     "code_tokens",
     "estimate_tokens",
     "language_for_path",

@@ -36,6 +36,14 @@ class LanguageSpec:
     method_scope_markers: frozenset[str] = frozenset()
     #: Leading scope parts that say nothing (`module.exports.f`, `this.f`).
     ignored_scope_prefixes: frozenset[str] = frozenset()
+    #: Sibling node types right before a definition that belong to it (Haskell's
+    #: type signature `add :: Int -> Int`) and right after it (Dart's body,
+    #: a sibling of the method signature): the span grows over them.
+    leading_siblings: frozenset[str] = frozenset()
+    trailing_siblings: frozenset[str] = frozenset()
+    #: Grammars without a body node: the signature is the definition's first line
+    #: (from its start to the end of the line holding its name).
+    first_line_signature: bool = False
 
 
 _JS_WRAPPERS = frozenset(
@@ -96,6 +104,43 @@ SPECS: dict[str, LanguageSpec] = {
         scope_separators=(":", "."),
         method_separators=(":",),
     ),
+    "elixir": LanguageSpec("tree_sitter_elixir", scope_separators=(".",)),
+    "haskell": LanguageSpec(
+        "tree_sitter_haskell", leading_siblings=frozenset({"signature"}), first_line_signature=True
+    ),
+    "zig": LanguageSpec("tree_sitter_zig", first_line_signature=True),
+    "dart": LanguageSpec(
+        "tree_sitter_dart",
+        wrappers=frozenset({"declaration"}),
+        trailing_siblings=frozenset({"function_body"}),
+    ),
+    "ocaml": LanguageSpec("tree_sitter_ocaml", "language_ocaml", first_line_signature=True),
+    "perl": LanguageSpec("tree_sitter_perl", scope_separators=("::",)),
+    "julia": LanguageSpec("tree_sitter_julia", scope_separators=(".",), first_line_signature=True),
+    "objc": LanguageSpec(
+        "tree_sitter_objc",
+        queries=("c", "objc"),
+        wrappers=frozenset({"implementation_definition", "declaration"}),
+        first_line_signature=True,
+    ),
+    "powershell": LanguageSpec("tree_sitter_powershell", first_line_signature=True),
+    "sql": LanguageSpec("tree_sitter_sql", wrappers=frozenset({"statement"}), first_line_signature=True),
+    "solidity": LanguageSpec("tree_sitter_solidity"),
+    "fortran": LanguageSpec("tree_sitter_fortran", first_line_signature=True),
+    "groovy": LanguageSpec("tree_sitter_groovy"),
+    "fsharp": LanguageSpec(
+        "tree_sitter_fsharp",
+        wrappers=frozenset({"declaration_expression"}),
+        scope_separators=(".",),
+        first_line_signature=True,
+    ),
+    "cuda": LanguageSpec(
+        "tree_sitter_cuda",
+        queries=("c", "cpp"),
+        wrappers=frozenset({"template_declaration", "field_declaration", "declaration"}),
+        scope_separators=("::",),
+        method_separators=("::",),
+    ),
 }
 
 #: Every language parse_file understands with a grammar.
@@ -134,7 +179,34 @@ _BY_EXTENSION: dict[str, str] = {
     ".sh": "bash",
     ".bash": "bash",
     ".lua": "lua",
+    ".ex": "elixir",
+    ".exs": "elixir",
+    ".hs": "haskell",
+    ".zig": "zig",
+    ".dart": "dart",
+    ".ml": "ocaml",
+    ".pl": "perl",
+    ".pm": "perl",
+    ".jl": "julia",
+    ".m": "objc",
+    ".ps1": "powershell",
+    ".psm1": "powershell",
+    ".sql": "sql",
+    ".sol": "solidity",
+    ".f90": "fortran",
+    ".f95": "fortran",
+    ".f03": "fortran",
+    ".f08": "fortran",
+    ".groovy": "groovy",
+    ".gvy": "groovy",
+    ".gradle": "groovy",
+    ".fs": "fsharp",
+    ".fsx": "fsharp",
+    ".cu": "cuda",
+    ".cuh": "cuda",
 }
+#: Extension-less file names of a grammar's language.
+_BY_NAME: dict[str, str] = {"jenkinsfile": "groovy"}
 
 _TEXT_EXTENSIONS = frozenset(
     {
@@ -157,10 +229,8 @@ _TEXT_EXTENSIONS = frozenset(
         ".css",
         ".scss",
         ".less",
-        ".sql",
         ".xml",
         ".proto",
-        ".gradle",
         ".graphql",
         ".tf",
         ".dockerfile",
@@ -173,7 +243,8 @@ _MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx"})
 def language_for_path(path: str) -> str | None:
     """The language of a file from its name: a grammar name, "text", or None.
 
-    Files without an extension (scripts with a shebang) are not detected here.
+    None means the name does not tell: discovery then looks at the content
+    (a shebang, or any text at all is indexed as "text").
     """
     name = os.path.basename(path)
     stem, ext = os.path.splitext(name)
@@ -184,6 +255,8 @@ def language_for_path(path: str) -> str | None:
     if ext in _TEXT_EXTENSIONS:
         return TEXT
     lowered = name.lower()
+    if lowered in _BY_NAME:
+        return _BY_NAME[lowered]
     if lowered in _TEXT_NAMES or stem.lower() in _TEXT_NAMES:
         return TEXT
     return None

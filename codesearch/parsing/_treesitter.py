@@ -7,6 +7,7 @@ tree-sitter object leaves this module.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib
 import re
@@ -50,8 +51,12 @@ _BODY_TYPES = frozenset(
         "declaration_list",
         "statement_block",
         "field_declaration_list",
+        "do_block",
+        "script_block",
     }
 )
+#: Comment node types whose names do not say "comment".
+_DOC_COMMENT_TYPES = frozenset({"haddock", "xml_doc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +106,7 @@ def _grammar_unlocked(name: str) -> _Grammar:
         raise ParseError(f"no grammar for language {name!r}")
     try:
         module = importlib.import_module(spec.module)
-        language = Language(getattr(module, spec.function)())
+        language = Language(_capsule(getattr(module, spec.function)()))
     except Exception as exc:  # import errors, ABI mismatches
         raise ParseError(
             f"could not load the tree-sitter grammar for {name} ({spec.module}): {exc}; "
@@ -116,6 +121,20 @@ def _grammar_unlocked(name: str) -> _Grammar:
     except Exception as exc:
         raise ParseError(f"the definition query for {name} does not compile: {exc}") from exc
     return _Grammar(language, query, spec)
+
+
+def _capsule(pointer: object) -> object:
+    """A grammar's language as the capsule py-tree-sitter wants.
+
+    Some wheels (tree-sitter-perl 2.0.3, -solidity 1.2.13) still return the
+    pointer as an int, which py-tree-sitter accepts with a DeprecationWarning.
+    """
+    if not isinstance(pointer, int):
+        return pointer
+    new = ctypes.pythonapi.PyCapsule_New
+    new.restype = ctypes.py_object
+    new.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)
+    return new(pointer, b"tree_sitter.Language", None)
 
 
 def _grammar(name: str) -> _Grammar:
@@ -152,8 +171,8 @@ def _guard(source: bytes, language: str) -> bytes:
 
 
 def _definitions(root: Node, source: bytes, grammar: _Grammar, wide: list[Node]) -> list[RawDefinition]:
-    wrappers = grammar.spec.wrappers
-    python = grammar.spec.docstrings
+    spec = grammar.spec
+    wrappers = spec.wrappers
     found: dict[tuple[int, int], tuple[int, RawDefinition]] = {}
     for captures in _matches(root, grammar.query, wide):
         kind = ""
@@ -170,45 +189,77 @@ def _definitions(root: Node, source: bytes, grammar: _Grammar, wide: list[Node])
         if not name:
             continue
         priority = _KIND_PRIORITY.get(kind, 0)
-        span = _lift(node, wrappers)
-        key = (span.start_byte, span.end_byte)
+        first, last = _with_siblings(_lift(node, wrappers), name, source, spec)
+        key = (first.start_byte, last.end_byte)
         previous = found.get(key)
         if previous is not None and previous[0] >= priority:
             continue
         receivers = captures.get("receiver")
         receiver = _text(source, receivers[0]) if receivers else ""
-        found[key] = (priority, _raw(source, kind, name, receiver, node, span, name_node, python))
+        span = (first, last)
+        found[key] = (priority, _raw(source, kind, name, receiver, node, span, name_node, spec))
     return [raw for _, raw in found.values()]
 
 
+def _with_siblings(span: Node, name: str, source: bytes, spec: LanguageSpec) -> tuple[Node, Node]:
+    """The first and last node of a definition: its span, grown over the siblings
+    that belong to it (a type signature of the same name before, a body after)."""
+    first = last = span
+    if spec.leading_siblings:
+        before = span.prev_named_sibling
+        if before is not None and before.type in spec.leading_siblings:
+            named = before.child_by_field_name("name")
+            if named is not None and _text(source, named).strip() == name:
+                first = before
+    if spec.trailing_siblings:
+        after = span.next_named_sibling
+        if after is not None and after.type in spec.trailing_siblings:
+            last = after
+    return first, last
+
+
 def _raw(
-    source: bytes, kind: str, name: str, receiver: str, node: Node, span: Node, name_node: Node, python: bool
+    source: bytes,
+    kind: str,
+    name: str,
+    receiver: str,
+    node: Node,
+    span: tuple[Node, Node],
+    name_node: Node,
+    spec: LanguageSpec,
 ) -> RawDefinition:
-    start_row = span.start_point.row
-    end_point = span.end_point
+    first, last = span
+    start_row = first.start_point.row
+    end_point = last.end_point
     end_line = end_point.row if end_point.column == 0 and end_point.row > start_row else end_point.row + 1
     body = _body(node)
+    signature_start = node.start_byte
     signature_end = node.end_byte
-    if body is not None and body.start_byte >= name_node.end_byte:
+    if first.end_byte <= node.start_byte:  # a leading sibling is the signature (Haskell)
+        signature_start, signature_end = first.start_byte, first.end_byte
+    elif spec.first_line_signature and body is None:
+        newline = source.find(b"\n", name_node.end_byte, node.end_byte)
+        signature_end = newline if newline >= 0 else node.end_byte
+    elif body is not None and body.start_byte >= name_node.end_byte:
         signature_end = body.start_byte
         # A comment between the header and the body is not part of the header.
         before = body.prev_sibling
         while before is not None and "comment" in before.type and before.start_byte >= name_node.end_byte:
             signature_end = before.start_byte
             before = before.prev_sibling
-    docstring = _docstring(body) if python and body is not None else None
+    docstring = _docstring(body) if spec.docstrings and body is not None else None
     return RawDefinition(
         kind=kind,
         name=name,
         receiver=receiver,
-        start_byte=span.start_byte,
-        end_byte=span.end_byte,
+        start_byte=first.start_byte,
+        end_byte=last.end_byte,
         start_line=start_row + 1,
         end_line=end_line,
         name_byte=name_node.start_byte,
-        signature_start=node.start_byte,
+        signature_start=signature_start,
         signature_end=signature_end,
-        doc_ranges=_comments_before(source, span) if docstring is None else (),
+        doc_ranges=_comments_before(source, first) if docstring is None else (),
         docstring=docstring,
     )
 
@@ -283,7 +334,7 @@ def _comments_before(source: bytes, node: Node) -> tuple[tuple[int, int], ...]:
         end_row = end.row - 1 if end.column == 0 and end.row > sibling.start_point.row else end.row
         if end_row < next_row - 1:
             break
-        if "comment" in kind:
+        if _is_comment(kind):
             if (sibling.start_point.column and _follows_code(sibling)) or _is_inner_doc(source, sibling):
                 break
             ranges.append((sibling.start_byte, sibling.end_byte))
@@ -293,6 +344,10 @@ def _comments_before(source: bytes, node: Node) -> tuple[tuple[int, int], ...]:
         sibling = sibling.prev_sibling
     ranges.reverse()
     return tuple(ranges)
+
+
+def _is_comment(kind: str) -> bool:
+    return "comment" in kind or kind in _DOC_COMMENT_TYPES
 
 
 def _follows_code(comment: Node) -> bool:
@@ -380,7 +435,7 @@ _IDENTIFIER_TYPES = frozenset({"name", "constant", "variable_name", "simple_iden
 def _token_class(node: Node) -> str | None:
     """IDENTIFIER, LITERAL or OTHER for a token node; None for a comment (dropped)."""
     kind = node.type
-    if "comment" in kind:
+    if _is_comment(kind):
         return None
     if not node.is_named:
         return OTHER
@@ -426,7 +481,7 @@ def _tokens(root: Node, source: bytes) -> list[tuple[str, int, str]]:
                 if cls is not None and node.end_byte > node.start_byte:
                     out.append((cls, node.start_byte, _text(source, node)))
             else:
-                descend = "comment" not in kind
+                descend = not _is_comment(kind)
         if descend and cursor.goto_first_child():
             continue
         while not cursor.goto_next_sibling():

@@ -17,9 +17,11 @@ MAX_DOC_CHARS = 1000
 
 _TEMPLATE_ARGS = re.compile(r"<[^<>]*>")
 _STRING_PREFIX = re.compile(r"^[rRuUbBfF]*")
-_LINE_MARKERS = re.compile(r"^\s*(?:///?!?|#+!?|--+|\*(?!/))\s?")
-_BLOCK_OPEN = re.compile(r"^\s*(?:/\*+!?|--\[=*\[|=begin\b)")
-_BLOCK_CLOSE = re.compile(r"(?:\*+/|\]=*\]|^=end\b)\s*$")
+# Line comments: // /// //! # -- and Haskell's `-- |`, Fortran's `!`; block comments:
+# /* */, Lua's --[[ ]], Ruby's =begin =end, OCaml's (* *), Haskell's {- -}, PowerShell's <# #>.
+_LINE_MARKERS = re.compile(r"^\s*(?:///?!?|#+!?|--+(?:\s?[|^](?=\s|$))?|!+|\*(?!/))\s?")
+_BLOCK_OPEN = re.compile(r"^\s*(?:/\*+!?|--\[=*\[|=begin\b|\(\*+|\{-\s?\|?|<#)")
+_BLOCK_CLOSE = re.compile(r"(?:\*+/|\]=*\]|^=end\b|\*+\)|-\}|#>)\s*$")
 _DECORATOR_LINE = re.compile(rb"[ \t]*(?:@|#\[|\[)")
 
 
