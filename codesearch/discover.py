@@ -2,9 +2,12 @@
 
 Honours .gitignore files (nested too), .git/info/exclude, .codesearchignore and
 the `exclude` option; skips vendored and build folders, lock files,
-secret-bearing files, binaries, oversized, minified and generated files. Never
-follows a symlink: a link's target is either inside the root (indexed at its own
-path) or outside it (not ours to read), and links are how loops happen.
+secret-bearing files, binaries, oversized, minified and generated files. Any
+other text file is indexed: with a grammar when its name (or shebang) names one,
+else as "text" (a file unit and sections), so a language without a grammar is
+still searchable. Never follows a symlink: a link's target is either inside the
+root (indexed at its own path) or outside it (not ours to read), and links are
+how loops happen.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import pathspec
 
 from codesearch.models import SkippedFile
-from codesearch.parsing import language_for_path
+from codesearch.parsing import TEXT, language_for_path
 
 SKIP_DIRS = frozenset(
     """.git .hg .svn .codesearch node_modules bower_components jspm_packages vendor third_party
@@ -53,6 +56,18 @@ credentials.*
 *.kdbx
 secrets.*""".splitlines()
 )
+#: Extensions of files that are binary (skipped without reading them) or text
+#: that is data rather than code or prose: logs, tables, vector images.
+_NOT_INDEXED_EXTENSIONS = frozenset(
+    """png jpg jpeg gif bmp ico icns webp tif tiff psd xcf heic avif pdf eps ai zip gz tgz bz2 xz
+    zst 7z rar tar lz4 jar war ear aar apk ipa class dex so dylib dll exe msi o obj a lib ko pyc
+    pyo pyd whl egg wasm woff woff2 ttf otf eot mp3 mp4 m4a wav ogg oga flac aac avi mov mkv webm
+    wmv db sqlite sqlite3 mdb bin dat img iso dmg deb rpm npy npz pkl pickle parquet feather avro
+    orc onnx pt pth ckpt safetensors h5 hdf5 tflite pb mo xlsx xls docx doc pptx ppt odt ods
+    log csv tsv svg bak orig rej swp swo swx tmp temp""".split()
+)
+#: Text files about the repository rather than in it (`.gitignore` and its kin end in "ignore").
+_METADATA_NAMES = frozenset({".gitattributes", ".gitmodules", ".gitkeep", ".keep", ".mailmap"})
 _GENERATED_NAMES = pathspec.GitIgnoreSpec.from_lines(
     ["*.min.js", "*.min.css", "*.map", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.generated.*", "*.g.dart"]
 )
@@ -73,6 +88,11 @@ _SHEBANG_LANGUAGES = {
     b"ruby": "ruby",
     b"php": "php",
     b"lua": "lua",
+    b"perl": "perl",
+    b"elixir": "elixir",
+    b"julia": "julia",
+    b"pwsh": "powershell",
+    b"groovy": "groovy",
 }
 
 
@@ -157,6 +177,12 @@ def skip_reason_for_name(rel_path: str, include_secrets: bool = False) -> str | 
         return "may hold secrets"
     if _GENERATED_NAMES.match_file(name):
         return "minified or generated (by name)"
+    if "." in name and name.rpartition(".")[2].lower() in _NOT_INDEXED_EXTENSIONS:
+        return "not a source or text file"
+    if name.endswith("~") or name.startswith(".#") or (name.startswith("#") and name.endswith("#")):
+        return "editor backup or lock file"
+    if name in _METADATA_NAMES or (name.startswith(".") and name.endswith("ignore")):
+        return "ignore rules or repository metadata"
     return None
 
 
@@ -249,13 +275,11 @@ def discover(
                 if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, is_dir=False):
                     continue
                 reason = skip_reason_for_name(rel, include_secrets)
-                language = language_for_path(rel)
-                if language is None and "." not in entry.name:
-                    language = _shebang_language(Path(entry.path))
-                if reason is None and language is None:
-                    reason = "not a source or text file"
                 if reason is None and st.st_size > max_file_bytes:
                     reason = f"larger than {max_file_bytes} bytes"
+                language = language_for_path(rel) if reason is None else None
+                if reason is None and language is None:
+                    language, reason = sniff_language(Path(entry.path))
                 if reason is not None or language is None:
                     result.skipped.append(SkippedFile(rel, reason or "not a source or text file"))
                     continue
@@ -279,15 +303,28 @@ def _link_reason(root: Path, link: Path) -> str:
     return "symlink (its target is indexed at its own path)"
 
 
-def _shebang_language(path: Path) -> str | None:
-    """The language of an extension-less script, from its `#!` line."""
+def sniff_language(path: Path) -> tuple[str | None, str | None]:
+    """(language, None) for a file whose name does not tell, from its first bytes:
+    a script's `#!` line names a grammar, any other text is "text";
+    (None, reason) for a binary or unreadable file."""
     try:
         with open(path, "rb") as handle:
-            first = handle.readline(200)
-    except OSError:
-        return None
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror}"
+    if b"\0" in head:
+        return None, "binary"
+    return _shebang_language(head) or TEXT, None
+
+
+_SNIFF_BYTES = 8192
+
+
+def _shebang_language(head: bytes) -> str | None:
+    """The language a `#!` line names, if it has a grammar."""
+    first = head.split(b"\n", 1)[0][:200]
     words = first[2:].split() if first.startswith(b"#!") else []
     if not words:
         return None
     program = words[1] if words[0].endswith(b"/env") and len(words) > 1 else words[0].rsplit(b"/", 1)[-1]
-    return _SHEBANG_LANGUAGES.get(program)
+    return _SHEBANG_LANGUAGES.get(program.rstrip(b"0123456789.")) or _SHEBANG_LANGUAGES.get(program)

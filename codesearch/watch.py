@@ -62,7 +62,6 @@ from codesearch.discover import SKIP_DIRS, ignore_verdict, read_ignore_spec, ski
 from codesearch.errors import EmbeddingServerError, StoreError, WatchError
 from codesearch.indexer import Progress, ProgressCallback
 from codesearch.models import IndexReport
-from codesearch.parsing import language_for_path
 
 IGNORE_FILES = (".gitignore", ".codesearchignore")
 #: Events that can change what is indexed (opens, reads and attribute changes cannot).
@@ -272,10 +271,8 @@ class _IgnoreFilter:
                     return True
         if is_dir:
             return False
-        name = parts[-1]
-        if skip_reason_for_name(rel, self._include_secrets):
-            return True
-        return language_for_path(rel) is None and "." in name  # no shebang script: not indexable
+        # Any other file may be text: discovery reads its first bytes to tell.
+        return skip_reason_for_name(rel, self._include_secrets) is not None
 
 
 class _EventSink(FileSystemEventHandler):

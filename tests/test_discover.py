@@ -67,6 +67,48 @@ def test_generated_marks_are_comments_at_the_top() -> None:
 def test_extensionless_scripts_by_shebang(tmp_path: Path) -> None:
     (tmp_path / "run").write_text("#!/usr/bin/env bash\necho hi\n")
     (tmp_path / "tool").write_text("#!/usr/bin/python3\nprint(1)\n")
+    (tmp_path / "report.cgi").write_text("#!/usr/bin/perl\nprint 1;\n")
     (tmp_path / "LICENSE").write_text("MIT\n")
     found = {f.path: f.language for f in discover(tmp_path).files}
-    assert found == {"run": "bash", "tool": "python"}
+    assert found == {"run": "bash", "tool": "python", "report.cgi": "perl", "LICENSE": "text"}
+
+
+def test_text_files_of_any_language_are_kept(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "cart.ex").write_text("defmodule Cart do\nend\n")
+    (tmp_path / "lib" / "core.clj").write_text("(defn add [a b] (+ a b))\n")  # no grammar
+    (tmp_path / "lib" / "steps.nim").write_bytes("proc café(): int = 1\n".encode("latin-1"))
+    (tmp_path / "schema.sql").write_text("CREATE TABLE t (id int);\n")
+    (tmp_path / "data.blob").write_bytes(b"\x00\x01\x02binary\x00")  # unknown extension, binary
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")  # known binary: never opened
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "cart.ex~").write_text("defmodule Cart do\nend\n")
+    (tmp_path / "cart.ex.orig").write_text("defmodule Cart do\nend\n")
+    (tmp_path / ".#cart.ex").write_text("user@host\n")
+    (tmp_path / "empty.nim").write_bytes(b"")
+    (tmp_path / ".dockerignore").write_text("build/\n")
+    (tmp_path / ".bashrc").write_text("alias ll='ls -l'\n")
+    found = discover(tmp_path)
+    files = {f.path: f.language for f in found.files}
+    skipped = {s.path: s.reason for s in found.skipped}
+    assert files == {
+        "lib/cart.ex": "elixir",
+        "lib/core.clj": "text",
+        "lib/steps.nim": "text",
+        "schema.sql": "sql",
+        "empty.nim": "text",
+        ".bashrc": "text",
+    }
+    assert skipped[".dockerignore"] == "ignore rules or repository metadata"
+    assert skipped["data.blob"] == "binary"
+    assert skipped["photo.jpg"] == skipped["rows.csv"] == "not a source or text file"
+    assert skipped["cart.ex~"] == skipped[".#cart.ex"] == "editor backup or lock file"
+    assert skipped["cart.ex.orig"] == "not a source or text file"
+
+
+def test_unknown_files_over_the_size_limit_are_not_read(tmp_path: Path) -> None:
+    (tmp_path / "big.nim").write_text("x = 1\n" * 1000)
+    (tmp_path / "small.nim").write_text("x = 1\n")
+    found = discover(tmp_path, max_file_bytes=1000)
+    assert [f.path for f in found.files] == ["small.nim"]
+    assert found.skipped[0].reason == "larger than 1000 bytes"
