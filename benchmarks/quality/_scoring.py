@@ -183,8 +183,12 @@ def bm25_searcher(set_dir: Path, units: list[dict[str, Any]], depth: int = K) ->
     index = BM25(docs)
     hits = [Hit(u["path"], u["start_line"], u["end_line"], u["symbol"]) for u in units]
 
+    seen: dict[str, list[Hit]] = {}  # the baseline row and the fusion ask the same queries
+
     def search(query: str) -> list[Hit]:
-        return [hits[i] for i in index.top(bm25_tokens(query), depth)]
+        if query not in seen:
+            seen[query] = [hits[i] for i in index.top(bm25_tokens(query), depth)]
+        return seen[query]
 
     return search
 

@@ -23,9 +23,10 @@ Run from the repository root::
 
 ``--model`` sets codesearch's option ``model`` (backend local: ``static`` or
 ``minilm``); without it the engine's own resolution applies (flag > env
-``CODESEARCH_MODEL`` > config files > default). Indexes live under
-``benchmarks/.data/quality/_index/`` (codesearch keeps one per model inside)
-with the embedding cache next to them, so re-runs only embed what changed.
+``CODESEARCH_MODEL`` > config files > default); a value the engine does not take
+falls back to its default model with a NOTE. Indexes live under
+``benchmarks/.data/quality/_index/mixed-<model>/`` with the embedding cache next
+to them (keyed by model id), so re-runs only embed what changed.
 Results: tables on stdout, ``benchmarks/results/quality-<model>.{json,md}`` and
 the rank of every query in ``benchmarks/results/quality-<model>-ranks.jsonl``.
 """
@@ -125,7 +126,7 @@ class EngineRun:
         if self.engine is None:
             self.settings = load_settings(corpus, overrides=base)[0]
             self.engine = Engine.open(corpus, self.settings, write=True)
-        if model and not self.note and model not in self.model_id().lower():
+        if model and not self.note and (model == "static") != ("static" in self.model_id().lower()):
             self.note = (
                 f"asked for model={model}, the engine reports model id {self.model_id()!r}: "
                 "this codesearch may not know the option yet (figures are for the reported model)"
@@ -321,11 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     meta = json.loads((SET_DIR / "meta.json").read_text())
     queries = read_jsonl(SET_DIR / "queries.jsonl")
     units = read_jsonl(SET_DIR / "units.jsonl")
-    set_dir, index_dir = SET_DIR, INDEX_ROOT / "mixed"
+    model_label = args.model or os.environ.get("CODESEARCH_MODEL", "") or "default"
+    # One index directory per model: codesearch keys the index inside by model id, but
+    # its owner lock is per directory, so runs of two models could not overlap otherwise.
+    set_dir, index_dir = SET_DIR, INDEX_ROOT / f"mixed-{model_label}"
     if args.packages:
         packages = [p for p in args.packages.split(",") if p]
         set_dir = make_subset(packages, meta)
-        index_dir = INDEX_ROOT / ("subset-" + set_dir.name)
+        index_dir = INDEX_ROOT / f"subset-{set_dir.name}-{model_label}"
         queries = [q for q in queries if q["package"] in packages]
         prefixes = tuple(p["directory"] + "/" for p in meta["packages"] if p["name"] in packages)
         units = [u for u in units if u["path"].startswith(prefixes)]
@@ -339,7 +343,6 @@ def main(argv: list[str] | None = None) -> int:
         overrides[name.strip()] = value.strip()
     # Keep the embedding cache next to the indexes rather than in the user's cache.
     overrides.setdefault("cache_dir", str(INDEX_ROOT / "embedding-cache"))
-    model_label = args.model or os.environ.get("CODESEARCH_MODEL", "") or "default"
     out = Path(args.out) if args.out else RESULTS / f"quality-{model_label}.json"
 
     use_engine, why = (False, "--baseline-only") if args.baseline_only else engine_available()
