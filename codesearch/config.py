@@ -58,8 +58,8 @@ class Settings:
     model: str = _opt(
         "",
         "Embedding model. Backend local: `static` (the default: a static code embedding table, "
-        "thousands of units a second) or `minilm` (all-MiniLM-L6-v2, slower). Backend sglang: the name "
-        "sent to the server. Empty: `static` for local, `Qwen/Qwen3-Embedding-4B` for sglang.",
+        "over a thousand units a second) or `minilm` (all-MiniLM-L6-v2, ~100x slower). Backend sglang: the "
+        "name sent to the server. Empty: `static` for local, `Qwen/Qwen3-Embedding-4B` for sglang.",
     )
     dimensions: int = _opt(0, "Vector size asked of the server (Matryoshka); 0 = the model's full size.")
     api_key_env: str = _opt(
