@@ -3,6 +3,8 @@
 The public API; front ends import only from here.
 """
 
+from typing import TYPE_CHECKING
+
 from codesearch.config import Settings, load_settings
 from codesearch.dupecheck import DuplicateCheck, check_duplicates, check_files
 from codesearch.duplicates import DuplicatePair, DuplicateReport, UnitLocation
@@ -23,7 +25,6 @@ from codesearch.errors import (
 )
 from codesearch.indexer import Progress
 from codesearch.models import CodeUnit, IndexReport, SearchFilters, SearchHit
-from codesearch.watch import Watcher, WatchUpdate
 
 __all__ = [
     "CodeUnit",
@@ -56,3 +57,16 @@ __all__ = [
     "load_settings",
 ]
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from codesearch.watch import Watcher, WatchUpdate
+
+
+def __getattr__(name: str) -> object:
+    """The watcher is loaded when a front end first asks for it: watchdog's import costs
+    a short command (`codesearch query`, the pre-commit hook) about 0.1-0.2 s."""
+    if name in ("Watcher", "WatchUpdate"):
+        from codesearch import watch
+
+        return getattr(watch, name)
+    raise AttributeError(f"module 'codesearch' has no attribute {name!r}")
