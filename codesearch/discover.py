@@ -169,6 +169,11 @@ class _IgnoreRules:
         return ignore_verdict(self._specs, rel_path, is_dir)
 
 
+#: Temporary files of atomic saves and tools: `.a.py.tmp-4913`, `x.temp123`, vim's `4913` probe,
+#: JetBrains' `___jb_tmp___`.
+_TEMP_NAMES = re.compile(r"\.(?:tmp|temp)(?:[-_]\w*|\d+)?$|^4913$|___jb_(?:tmp|old)___$", re.IGNORECASE)
+
+
 def skip_reason_for_name(rel_path: str, include_secrets: bool = False) -> str | None:
     """Reason to skip a file from its name alone, or None."""
     name = rel_path.rsplit("/", 1)[-1]
@@ -182,6 +187,8 @@ def skip_reason_for_name(rel_path: str, include_secrets: bool = False) -> str | 
         return "not a source or text file"
     if name.endswith("~") or name.startswith(".#") or (name.startswith("#") and name.endswith("#")):
         return "editor backup or lock file"
+    if _TEMP_NAMES.search(name):
+        return "editor or tool temporary file"
     if name in _METADATA_NAMES or (name.startswith(".") and name.endswith("ignore")):
         return "ignore rules or repository metadata"
     return None
