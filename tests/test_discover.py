@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codesearch.discover import discover
+from codesearch.discover import discover, skip_reason_for_name
 
 
 def _reasons(root: Path) -> tuple[set[str], dict[str, str]]:
@@ -103,6 +103,11 @@ def test_text_files_of_any_language_are_kept(tmp_path: Path) -> None:
     assert skipped["data.blob"] == "binary"
     assert skipped["photo.jpg"] == skipped["rows.csv"] == "not a source or text file"
     assert skipped["cart.ex~"] == skipped[".#cart.ex"] == "editor backup or lock file"
+    for name in (".cart.ex.tmp-4913", "4913", "cart.ex___jb_tmp___"):  # atomic saves
+        assert skip_reason_for_name(f"lib/{name}") == "editor or tool temporary file", name
+    assert skip_reason_for_name("lib/.cart.ex.swp") == "not a source or text file"
+    for name in ("template.ex", "tmp.ex", "keep.tmp.ex"):
+        assert skip_reason_for_name(f"lib/{name}") is None, name
     assert skipped["cart.ex.orig"] == "not a source or text file"
 
 
