@@ -2,9 +2,8 @@
 
 Units, payloads and lexical vectors are real (Django from PyPI, parsed by
 codesearch), repeated under distinct paths `copy<i>/...` until the target unit
-count, in the index of the embedded default (the static model); the dense vectors are
-SYNTHETIC (random unit vectors), because embedding
-100k units with MiniLM takes hours and brute-force search cost does not
+count; the dense vectors are SYNTHETIC (random unit vectors), because embedding
+100k units on a 2-core CPU takes hours and brute-force search cost does not
 depend on the values. With `files_root`, the copies are also written there as
 real files and recorded with their real size and mtime, so an engine (or the
 language server's watcher) opening that root finds the index up to date.
@@ -21,7 +20,7 @@ from _corpus import pypi_source
 
 from codesearch.discover import discover
 from codesearch.embedding import index_slug
-from codesearch.embedding.static import static_identity
+from codesearch.embedding.local import MINILM_MODEL_ID
 from codesearch.indexer import point_id, unit_payload
 from codesearch.lexical import document_vector
 from codesearch.models import CodeUnit
@@ -41,12 +40,11 @@ def fill(index_dir: Path, target: int, files_root: Path | None = None) -> int:
             continue
         data = f.abspath.read_bytes()
         files.append((f.path, data, list(parse_file(f.path, data, f.language).units)))
-    model_id, dims = static_identity()  # the embedded default's index
-    model_dir = index_dir / "indexes" / index_slug(model_id, dims)
+    model_dir = index_dir / "indexes" / index_slug(MINILM_MODEL_ID, 384)
     (model_dir / "store").mkdir(parents=True)
-    store = EdgeStore(model_dir / "store", dims)
+    store = EdgeStore(model_dir / "store", 384)
     state = IndexState(model_dir / "state.sqlite")
-    state.set_meta(model=model_id, dimensions=str(dims), run="complete", last_indexed=str(time.time()))
+    state.set_meta(model=MINILM_MODEL_ID, dimensions="384", run="complete", last_indexed=str(time.time()))
     rng = np.random.default_rng(0)
     lexical = {(path, u.key): document_vector(lexical_text(u)) for path, _, units in files for u in units}
     written = copy = 0
@@ -70,7 +68,7 @@ def fill(index_dir: Path, target: int, files_root: Path | None = None) -> int:
             for unit in units:
                 payload = unit_payload(unit, unit.content_hash, file_hash)
                 payload["path"] = path
-                vec = rng.standard_normal(dims).astype(np.float32)
+                vec = rng.standard_normal(384).astype(np.float32)
                 points.append(
                     StoredPoint(
                         point_id(path, unit.key), vec / np.linalg.norm(vec), lexical[rel, unit.key], payload

@@ -7,7 +7,7 @@ payloads and lexical vectors come from real units of Django (PyPI), repeated
 under distinct paths until --units is reached; dense vectors are SYNTHETIC
 (random unit vectors), because embedding 100k units on this CPU would take over
 an hour and brute-force search cost does not depend on the values. Queries go
-through Engine.search, so the query embedding by the real default model is included.
+through Engine.search, so the query embedding by the real CPU model is included.
 """
 
 from __future__ import annotations

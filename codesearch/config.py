@@ -26,7 +26,7 @@ from codesearch.errors import ConfigError
 ENV_PREFIX = "CODESEARCH_"
 #: CPU models of backend local, and the default.
 LOCAL_MODELS = ("static", "minilm")
-LOCAL_DEFAULT_MODEL = "static"
+LOCAL_DEFAULT_MODEL = "minilm"
 #: Model of backend sglang when the option `model` is empty.
 SERVER_DEFAULT_MODEL = "Qwen/Qwen3-Embedding-4B"
 
@@ -57,9 +57,9 @@ class Settings:
     embed_url: str = _opt("http://127.0.0.1:30000", "Base URL of the embedding server (backend sglang).")
     model: str = _opt(
         "",
-        "Embedding model. Backend local: `static` (the default: a static code embedding table, "
-        "over a thousand units a second) or `minilm` (all-MiniLM-L6-v2, ~100x slower). Backend sglang: the "
-        "name sent to the server. Empty: `static` for local, `Qwen/Qwen3-Embedding-4B` for sglang.",
+        "Embedding model. Backend local: `minilm` (the default: all-MiniLM-L6-v2) or `static` (a static "
+        "code embedding table, ~100x faster to index, lower quality: see models.md). Backend sglang: the "
+        "name sent to the server. Empty: `minilm` for local, `Qwen/Qwen3-Embedding-4B` for sglang.",
     )
     dimensions: int = _opt(0, "Vector size asked of the server (Matryoshka); 0 = the model's full size.")
     api_key_env: str = _opt(

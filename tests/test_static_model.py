@@ -67,10 +67,11 @@ def test_queries_find_the_function_that_does_it(static: StaticEmbedder) -> None:
         assert int(np.argmax(vecs @ static.embed_query(query))) == expected, query
 
 
-def test_the_default_model_is_static_and_minilm_is_opt_in(tmp_path: Path) -> None:
+def test_static_is_opt_in_and_minilm_stays_the_default(tmp_path: Path) -> None:
     settings, _ = load_settings(tmp_path)
-    assert settings.resolved_model() == "static"
-    assert isinstance(make_embedder(settings), StaticEmbedder)
+    assert settings.resolved_model() == "minilm"
+    static, _ = load_settings(tmp_path, {"model": "static"})
+    assert isinstance(make_embedder(static), StaticEmbedder)
     bad, _ = load_settings(tmp_path, {"model": "bert-large"})
     with pytest.raises(ConfigError, match="static or minilm"):
         make_embedder(bad)
