@@ -13,13 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from codesearch.embedding.base import Vectors
+from codesearch.safefs import check_regular_or_absent, real_dir
 
 
 class EmbeddingCache:
     """A persistent map from text hash to vector, per model and dimension."""
 
     def __init__(self, directory: Path, model_id: str, dimensions: int) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        real_dir(directory)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            check_regular_or_absent(directory / f"embeddings.sqlite{suffix}")
         self._db = sqlite3.connect(str(directory / "embeddings.sqlite"), timeout=60, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

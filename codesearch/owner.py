@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from codesearch.errors import CodesearchError, IndexBusyError
+from codesearch.safefs import open_file, real_dir
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -40,13 +41,14 @@ class OwnerLock:
     """The exclusive right to open an index's store."""
 
     def __init__(self, index_dir: Path) -> None:
-        index_dir.mkdir(parents=True, exist_ok=True)
+        real_dir(index_dir)
         self._path = index_dir / "owner.lock"
         self._file: BinaryIO | None = None
 
     def acquire(self, timeout: float = 0.0, on_wait: Callable[[int | None], None] | None = None) -> bool:
         """Take the lock, waiting up to `timeout` seconds; False if another process keeps it."""
-        handle = open(self._path, "a+b")  # noqa: SIM115 - held for the owner's lifetime
+        # Never through a link: a cloned repository may hold one at owner.lock.
+        handle = os.fdopen(open_file(self._path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
         deadline = time.monotonic() + timeout
         told = False
         while True:
@@ -71,8 +73,14 @@ class OwnerLock:
     def holder_pid(self) -> int | None:
         """The pid written by the current holder, if readable."""
         try:
-            return int(self._path.read_text().strip() or 0) or None
-        except (OSError, ValueError):
+            fd = open_file(self._path, os.O_RDONLY)
+        except CodesearchError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            text = handle.read(32)
+        try:
+            return int(text.strip() or 0) or None
+        except ValueError:
             return None
 
     def release(self) -> None:

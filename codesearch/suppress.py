@@ -29,6 +29,7 @@ from pathlib import Path
 
 from codesearch.duplicates import DuplicatePair
 from codesearch.errors import ConfigError
+from codesearch.safefs import replace_file
 
 BASELINE_VERSION = 1
 
@@ -112,8 +113,6 @@ def write_baseline(path: Path, pairs: Iterable[DuplicatePair]) -> int:
         key=lambda r: (r["where"], r["unit"], r["duplicate_of"]),
     )
     body = {"version": BASELINE_VERSION, "pairs": rows}
-    try:
-        path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write the duplicate baseline {path}: {exc.strerror}") from None
+    # Renamed over the old one: a baseline that is a link (in a clone) is replaced, never followed.
+    replace_file(path, json.dumps(body, indent=1) + "\n")
     return len(rows)

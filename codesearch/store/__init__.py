@@ -45,9 +45,10 @@ def open_store(
 ) -> VectorStore:
     """The store the settings ask for; `directory` holds the embedded store's files."""
     if settings.store == "edge":
+        from codesearch.safefs import real_dir
         from codesearch.store.edge import EdgeStore
 
-        (directory / "store").mkdir(parents=True, exist_ok=True)
+        real_dir(directory / "store")
         return EdgeStore(directory / "store", dimensions)
     if settings.store != "qdrant":
         raise ConfigError(f"unknown store {settings.store!r}; use edge or qdrant")
