@@ -26,6 +26,7 @@ from codesearch.engine import Engine
 from codesearch.errors import CodesearchError
 from codesearch.indexer import Progress
 from codesearch.models import SearchFilters, SearchHit
+from codesearch.safefs import inside_root
 
 SNIPPET_MAX_LINES = 8
 _LEXERS = {"csharp": "csharp", "tsx": "tsx", "text": "text", "bash": "bash", "cpp": "cpp"}
@@ -271,7 +272,7 @@ def _filters(args: argparse.Namespace) -> SearchFilters:
 def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.root)
     settings, _ = load_settings(root, _overrides(args))
-    with Engine.open(root, settings) as engine:
+    with Engine.open(root, settings, take_over=True) as engine:
         if args.batch:
             for line in sys.stdin:
                 if not line.strip():
@@ -310,9 +311,11 @@ def _print_hit(out: Console, root: Path, rank: int, hit: SearchHit) -> None:
         f"  [bold]{escape(hit.symbol)}[/] [dim]({hit.kind}, {hit.language})[/]"
     )
     code = hit.snippet
+    source = inside_root(root, hit.path)  # never a file out of the root, whatever the index says
     try:
-        lines = (root / hit.path).read_text(encoding="utf-8", errors="replace").splitlines()
-        code = "\n".join(lines[hit.start_line - 1 : hit.end_line])
+        if source is not None:
+            lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
+            code = "\n".join(lines[hit.start_line - 1 : hit.end_line])
     except OSError:
         pass
     shown = code.splitlines()[:SNIPPET_MAX_LINES]
@@ -336,7 +339,7 @@ def _print_hit(out: Console, root: Path, rank: int, hit: SearchHit) -> None:
 def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.path)
     settings, _ = load_settings(root, _overrides(args))
-    with Engine.open(root, settings) as engine:
+    with Engine.open(root, settings, take_over=True) as engine:
         info = engine.status()
     if args.json:
         out.print_json(json.dumps(info))

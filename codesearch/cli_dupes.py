@@ -89,7 +89,7 @@ def _run(
         baseline=Path(args.baseline).resolve() if args.baseline else None,
         update_baseline=args.update_baseline,
     )
-    with Engine.open(root, settings) as engine:
+    with Engine.open(root, settings, take_over=True) as engine:
         report = check_duplicates(
             engine, check, notice=lambda m: err.print(f"codesearch: {escape(m)}"), progress=progress
         )

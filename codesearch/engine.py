@@ -33,6 +33,8 @@ from codesearch.errors import (
     ConfigError,
     IndexBusyError,
     IndexNotFoundError,
+    OwnerGoneError,
+    StoreError,
 )
 from codesearch.gitstage import ChangedFile, decode_changes, encode_changes
 from codesearch.indexer import Indexer, Progress, ProgressCallback
@@ -40,7 +42,14 @@ from codesearch.lexical import query_vector
 from codesearch.models import IndexReport, SearchFilters, SearchHit, content_hash
 from codesearch.moving import move_points
 from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
-from codesearch.safefs import check_regular_or_absent, real_dir, real_dirs, refuse_tracked, write_new
+from codesearch.safefs import (
+    check_regular_or_absent,
+    inside_root,
+    real_dir,
+    real_dirs,
+    refuse_tracked,
+    write_new,
+)
 from codesearch.search import MODES, drop_shadowed_containers, fuse, match_paths, to_hit
 from codesearch.state import IndexState
 from codesearch.store import VectorStore, open_store, store_tag
@@ -56,6 +65,25 @@ def _dir_size(path: Path) -> int:
             if p.is_file():
                 total += p.stat().st_blocks * 512  # real usage: the store's files are sparse
     return total
+
+
+#: Seconds a forwarding engine waits for a new owner after the last one ended.
+OWNER_GONE_WAIT = 10.0
+
+
+def _check_paths(root: Path, reply: dict[str, Any]) -> None:
+    """Refuse an owner's answer naming a file outside the root: nothing reads or prints it."""
+    rows = list(reply.get("hits") or ())
+    for group in reply.get("files") or ():
+        rows.append(group)
+        rows.extend(group.get("hits") or () if isinstance(group, dict) else ())
+    for row in rows:
+        path = row.get("path") if isinstance(row, dict) else None
+        if inside_root(root, path) is None:
+            raise StoreError(
+                f"the process that owns this index answered a path outside {root} ({path!r}); "
+                "not reading it: stop that process"
+            )
 
 
 class Engine:
@@ -75,6 +103,7 @@ class Engine:
         # the store and the model are opened once, under this lock.
         self._open_lock = threading.RLock()
         self.owner = False
+        self._take_over = False
 
     # -- opening -------------------------------------------------------------------
 
@@ -88,14 +117,20 @@ class Engine:
         write: bool = False,
         wait: float = 600.0,
         on_wait: Any = None,
+        take_over: bool = False,
     ) -> Engine:
-        """Open the index of `root`. With write=True, wait (up to `wait` s) to own it."""
+        """Open the index of `root`. With write=True, wait (up to `wait` s) to own it.
+
+        With take_over=True, an engine that forwards to an owner becomes the owner itself when
+        that owner ends mid-request (a short-lived command; long-lived front ends do their own).
+        """
         root_path = Path(root).resolve()
         if not root_path.is_dir():
             raise ConfigError(f"{root} is not a directory")
         if settings is None:
             settings, _ = load_settings(root_path)
         engine = cls(root_path, settings, embedder=embedder)
+        engine._take_over = take_over
         if engine._lock.acquire(timeout=0.0) or (
             write and engine._lock.acquire(timeout=wait, on_wait=on_wait)
         ):
@@ -383,12 +418,27 @@ class Engine:
 
     def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         request["root"] = str(self.root)
-        reply = ask_owner(socket_path(self.index_dir), request)
+        deadline = time.monotonic() + OWNER_GONE_WAIT
+        while True:
+            try:
+                reply = ask_owner(socket_path(self.index_dir), request)
+                break
+            except OwnerGoneError:
+                # The owner ended (a short-lived command) or has not started answering yet.
+                if self._take_over and self._lock.acquire(timeout=0.0):
+                    self._become_owner()
+                    return self._handle(request)
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
         if "error" in reply:
             from codesearch import errors
 
             cls = getattr(errors, str(reply.get("type")), CodesearchError)
-            raise cls(reply["error"])
+            if not (isinstance(cls, type) and issubclass(cls, CodesearchError)):
+                cls = CodesearchError
+            raise cls(str(reply["error"]))
+        _check_paths(self.root, reply)
         return reply
 
     def _handle(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
     ├── ConfigError                 bad option value or config file
     ├── IndexNotFoundError          no index at this root yet
     ├── IndexBusyError              another process owns the index and did not answer
+    │   └── OwnerGoneError          the owning process ended (or has not started answering)
     ├── IndexMismatchError          index built with another model or dimensions
     ├── StoreError                  the vector store failed
     ├── EmbeddingError              the embedder failed
@@ -43,6 +44,10 @@ class IndexBusyError(CodesearchError):
     """Another process owns the index and could not be reached."""
 
     exit_code = 5
+
+
+class OwnerGoneError(IndexBusyError):
+    """The process that owned the index ended, or has not started answering yet: ask again."""
 
 
 class IndexMismatchError(CodesearchError):

@@ -16,6 +16,8 @@ import hashlib
 import json
 import os
 import socket
+import stat
+import struct
 import tempfile
 import threading
 import time
@@ -23,18 +25,70 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from codesearch.errors import CodesearchError, IndexBusyError
+from codesearch.errors import CodesearchError, ConfigError, IndexBusyError, OwnerGoneError
 from codesearch.safefs import open_file, real_dir
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+#: Largest request or reply line (a duplicate check sends the changed files' text).
+MAX_MESSAGE = 64 << 20
+#: Connections answered at once; more are told the owner is busy.
+MAX_CONNECTIONS = 32
+#: Seconds a connection may stay silent before the owner drops it.
+IDLE_SECONDS = 30.0
+
+
+def _private_dir(path: Path) -> Path | None:
+    """`path` as a directory only this user can enter (created 0700), or None when it is a link,
+    not a directory, or another user's."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        return None
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        try:
+            os.chmod(path, 0o700, follow_symlinks=False)
+        except OSError:
+            return None
+    return path
+
+
+def socket_dir() -> Path:
+    """This user's directory for owner sockets: `$TMPDIR/codesearch-<uid>` when it is a real
+    directory of this user with mode 0700, else `$XDG_RUNTIME_DIR/codesearch`; ConfigError if neither."""
+    uid = os.getuid()
+    tmp = Path(tempfile.gettempdir()) / f"codesearch-{uid}"
+    found = _private_dir(tmp)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if found is None and runtime and _private_dir(Path(runtime)) is not None:
+        found = _private_dir(Path(runtime) / "codesearch")
+    if found is None:
+        raise ConfigError(
+            f"the socket directory {tmp} is not a private directory of this user (a link, or another "
+            "user's, or not a directory); remove it, or set XDG_RUNTIME_DIR to a private directory"
+        )
+    return found
+
+
 def socket_path(index_dir: Path) -> Path:
     """A short socket path (Unix sockets allow ~100 bytes) derived from the index directory."""
     digest = hashlib.sha1(str(index_dir.resolve()).encode()).hexdigest()[:16]
-    base = Path(tempfile.gettempdir()) / f"codesearch-{os.getuid()}"
-    base.mkdir(mode=0o700, exist_ok=True)
-    return base / f"{digest}.sock"
+    return socket_dir() / f"{digest}.sock"
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a Unix socket (None where the OS cannot tell)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    raw = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return int(uid)
 
 
 class OwnerLock:
@@ -92,7 +146,12 @@ class OwnerLock:
 
 
 class OwnerServer:
-    """Answers JSON-line requests from other processes while this one owns the index."""
+    """Answers JSON-line requests from other processes while this one owns the index.
+
+    Only processes of this user are answered (SO_PEERCRED), at most MAX_CONNECTIONS at once, with
+    lines up to MAX_MESSAGE bytes, and a connection silent for IDLE_SECONDS is dropped. `close`
+    waits for the requests being answered, so the store is never closed under a reader.
+    """
 
     def __init__(self, path: Path, handler: Handler) -> None:
         self._path = path
@@ -103,6 +162,9 @@ class OwnerServer:
         self._sock.bind(str(path))
         self._sock.listen(16)
         self._closed = False
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._active: set[threading.Thread] = set()
+        self._active_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="codesearch-owner", daemon=True)
         self._thread.start()
 
@@ -112,45 +174,110 @@ class OwnerServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+            uid = peer_uid(conn)
+            if uid is not None and uid != os.getuid():
+                conn.close()
+                continue
+            if not self._slots.acquire(blocking=False):
+                with conn, contextlib.suppress(OSError):
+                    conn.sendall(
+                        _encode(
+                            {"error": "the owner of this index is busy; try again", "type": "IndexBusyError"}
+                        )
+                    )
+                continue
+            thread = threading.Thread(target=self._answer, args=(conn,), daemon=True)
+            with self._active_lock:
+                self._active.add(thread)
+            thread.start()
 
     def _answer(self, conn: socket.socket) -> None:
-        with conn, conn.makefile("rwb") as stream:
-            for line in stream:
-                try:
-                    reply = self._handler(json.loads(line))
-                except CodesearchError as exc:
-                    reply = {"error": str(exc), "type": type(exc).__name__}
-                except Exception as exc:  # a bad request must not kill the owner
-                    reply = {"error": f"internal error: {exc!r}", "type": "CodesearchError"}
-                stream.write(json.dumps(reply).encode() + b"\n")
-                stream.flush()
+        try:
+            conn.settimeout(IDLE_SECONDS)
+            with conn, conn.makefile("rwb") as stream:
+                while not self._closed:
+                    line = stream.readline(MAX_MESSAGE + 1)
+                    if not line:
+                        return
+                    if len(line) > MAX_MESSAGE:
+                        stream.write(_encode({"error": "request too large", "type": "CodesearchError"}))
+                        stream.flush()
+                        return
+                    stream.write(_encode(self._reply(line)))
+                    stream.flush()
+        except OSError:
+            return  # the client went away or stayed silent too long
+        finally:
+            self._slots.release()
+            with self._active_lock:
+                self._active.discard(threading.current_thread())
 
-    def close(self) -> None:
-        """Stop answering and remove the socket."""
+    def _reply(self, line: bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise ValueError("a request is a JSON object")
+            return self._handler(request)
+        except CodesearchError as exc:
+            return {"error": str(exc), "type": type(exc).__name__}
+        except Exception as exc:  # a bad request must not kill the owner
+            return {"error": f"internal error: {exc!r}", "type": "CodesearchError"}
+
+    def close(self, wait: float = 30.0) -> None:
+        """Stop answering, remove the socket, and let the requests being answered finish."""
         self._closed = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
         with contextlib.suppress(FileNotFoundError):
             self._path.unlink()
+        deadline = time.monotonic() + wait
+        with self._active_lock:
+            active = list(self._active)
+        for thread in active:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message).encode() + b"\n"
 
 
 def ask_owner(path: Path, request: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-    """Send one request to the owner of an index; IndexBusyError if nobody answers."""
+    """Send one request to the owner of an index.
+
+    OwnerGoneError when nobody listens (the owner ended, or has not started answering yet),
+    IndexBusyError when the owner does not answer in time, ConfigError when the socket is
+    served by another user.
+    """
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(str(path))
-            sock.sendall(json.dumps(request).encode() + b"\n")
+            try:
+                sock.connect(str(path))
+            except (FileNotFoundError, ConnectionRefusedError) as exc:
+                raise OwnerGoneError(
+                    f"the process that owned this index is gone ({exc.strerror}); try again"
+                ) from None
+            uid = peer_uid(sock)
+            if uid is not None and uid != os.getuid():
+                raise ConfigError(
+                    f"the owner socket {path} is served by another user (uid {uid}); not trusting it: "
+                    "remove it, or set XDG_RUNTIME_DIR to a private directory"
+                )
+            sock.sendall(_encode(request))
             with sock.makefile("rb") as stream:
-                line = stream.readline()
+                line = stream.readline(MAX_MESSAGE + 1)
     except OSError as exc:
         raise IndexBusyError(
             f"another codesearch process owns this index and is not answering ({exc.strerror or exc}); "
             "wait for it to finish or stop it"
         ) from None
     if not line:
-        raise IndexBusyError("the process that owns this index closed the connection; try again")
-    reply: dict[str, Any] = json.loads(line)
+        raise OwnerGoneError("the process that owns this index closed the connection; try again")
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
+        raise IndexBusyError("the process that owns this index answered something that is not a reply")
     return reply

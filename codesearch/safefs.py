@@ -163,3 +163,19 @@ def refuse_tracked(root: Path, index_dir: Path) -> None:
             f"the repository tracks {rel}/ in git; codesearch does not trust an index that comes with "
             f"a repository: remove it from git (`git rm -r --cached {rel}`) or set index_dir elsewhere"
         )
+
+
+def inside_root(root: Path, rel: object) -> Path | None:
+    """The file a relative index path names under `root`, or None when the path is not a plain
+    relative path (absolute, `..`, empty parts, NUL) or resolves out of the root through a link."""
+    if not isinstance(rel, str) or not rel or "\0" in rel or rel.startswith("/"):
+        return None
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    full = root / rel
+    try:
+        full.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return None
+    return full

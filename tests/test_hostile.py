@@ -128,3 +128,128 @@ def test_baseline_link_is_replaced_not_followed(tmp_path: Path) -> None:
     assert victim.read_text() == "keep me\n"
     baseline = root / ".codesearch-dupes-baseline.json"
     assert not baseline.is_symlink() and json.loads(baseline.read_text())["pairs"] == []
+
+
+# -- 2. other local users: the socket directory, the peer, the paths an owner answers ----------
+
+_FAKE_OWNER = r"""
+import fcntl, json, os, socket, sys
+from pathlib import Path
+from codesearch.owner import socket_path
+index_dir, forged, as_uid = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+index_dir.mkdir(parents=True, exist_ok=True)
+lock = open(index_dir / "owner.lock", "a+b")
+fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+path = socket_path(index_dir)
+path.unlink(missing_ok=True)
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(str(path))
+if as_uid >= 0:
+    os.chmod(path, 0o777)
+    os.setuid(as_uid)
+server.listen(4)
+print("ready", flush=True)
+while True:
+    conn, _ = server.accept()
+    with conn, conn.makefile("rwb") as stream:
+        request = json.loads(stream.readline())
+        hit = {"path": forged, "start_line": 1, "end_line": 5, "symbol": "leak", "kind": "function",
+               "language": "python", "score": 1.0, "snippet": "", "dense_score": None, "lexical_score": None}
+        stream.write(json.dumps({"hits": [hit], "seen": request}).encode() + b"\n")
+"""
+
+
+def _fake_owner(root: Path, forged: str, env: dict[str, str], as_uid: int = -1) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FAKE_OWNER, str(root / ".codesearch"), forged, str(as_uid)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+@pytest.mark.parametrize("forged", ["../../../../../../../../etc/passwd", "/etc/passwd", "link"])
+def test_owner_answering_paths_out_of_the_root_is_refused(tmp_path: Path, forged: str) -> None:
+    root = small_repo(tmp_path / "repo")
+    (root / "link").symlink_to("/etc/passwd")
+    env = {"TMPDIR": str(tmp_path)}
+    owner = _fake_owner(root, forged, env)
+    try:
+        done = cs("query", "upload", "--root", str(root), env=env)
+    finally:
+        owner.kill()
+        owner.wait()
+        assert owner.stdout is not None
+        owner.stdout.close()
+    assert done.returncode == 7
+    assert "outside" in one_line_error(done)
+    assert "root:" not in done.stdout
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to run a process as another user")
+def test_owner_of_another_user_is_not_trusted(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    os.chmod(tmp_path, 0o755)
+    env = {"TMPDIR": str(tmp_path)}
+    owner = _fake_owner(root, "src/app.py", env, as_uid=65534)
+    try:
+        done = cs("query", "upload", "--root", str(root), env=env)
+    finally:
+        owner.kill()
+        owner.wait()
+        assert owner.stdout is not None
+        owner.stdout.close()
+    assert done.returncode == 3
+    assert "another user" in one_line_error(done)
+
+
+def test_socket_directory_must_be_private(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    (tmp_path / "squat").mkdir()
+    sockets = tmp / f"codesearch-{os.getuid()}"
+    sockets.symlink_to(tmp_path / "squat")
+    env = {"TMPDIR": str(tmp), "XDG_RUNTIME_DIR": ""}
+    done = cs("status", str(root), env=env)
+    assert done.returncode == 3 and "socket directory" in one_line_error(done)
+
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    done = cs("status", str(root), env={**env, "XDG_RUNTIME_DIR": str(runtime)})
+    assert done.returncode == 0, done.stderr
+    assert (runtime / "codesearch").is_dir() and list((tmp_path / "squat").iterdir()) == []
+
+    sockets.unlink()
+    sockets.mkdir(mode=0o777)
+    sockets.chmod(0o777)
+    done = cs("status", str(root), env=env)
+    assert done.returncode == 0, done.stderr
+    assert sockets.stat().st_mode & 0o777 == 0o700
+
+
+# -- 3. several readers at once, with no long-lived owner ---------------------------------------
+
+
+def test_parallel_queries_without_an_owner_all_answer(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    assert cs("index", str(root), "-q").returncode == 0
+    failures = []
+    for _ in range(4):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "codesearch", "query", "upload retry", "--root", str(root), "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, **STATIC},
+            )
+            for _ in range(4)
+        ]
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            if proc.returncode != 0 or not json.loads(out or "[]"):
+                failures.append((proc.returncode, err.strip()[-300:]))
+    assert failures == []
