@@ -361,6 +361,11 @@ def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
         + ", ".join(f"{n} {k}" for k, n in sorted(info["units_by_kind"].items()))
     )
     out.print(f"size:       {info['size_bytes'] / 1e6:.1f} MB on disk")
+    if info.get("store_points") != info["units"]:
+        out.print(
+            f"mismatch:   the store holds {info.get('store_points')} points for {info['units']} units "
+            "(a damaged or deleted store); `codesearch index` repairs it"
+        )
     return 0
 
 

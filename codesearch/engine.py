@@ -196,7 +196,7 @@ class Engine:
                     check_regular_or_absent(directory / f"state.sqlite{suffix}")
                 model_id, dims = self._identity()
                 # The store first: a server that does not answer leaves nothing recorded.
-                self._store = open_store(self.settings, directory, self.root, model_id, dims)
+                self._store = open_store(self.settings, directory, self.root, model_id, dims, repair=create)
                 self._state = IndexState(directory / "state.sqlite")
                 if self._state.get_meta("model") is None:
                     self._state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))

@@ -193,6 +193,21 @@ class Indexer:
             self._store.delete_paths(pending)
             self._state.clear_pending(pending)
 
+        repaired = getattr(self._store, "repaired", None)
+        if repaired:
+            report.warnings.append(SkippedFile("(index store)", repaired))
+            setattr(self._store, "repaired", None)  # noqa: B010 - not every store has it
+        if only is None:
+            mended = self._reconcile()
+            if mended:
+                report.warnings.append(
+                    SkippedFile(
+                        "(index store)",
+                        f"the store and the state disagreed about {mended} files (a damaged or deleted "
+                        "store or state); indexing them again",
+                    )
+                )
+
         if self._state.get_meta("fingerprints") != FINGERPRINT_VERSION:
             t = time.perf_counter()
             self._fill_fingerprints()
@@ -279,6 +294,28 @@ class Indexer:
             status.elapsed = report.seconds
             progress(status)
         return report
+
+    def _reconcile(self) -> int:
+        """Make the store and the state agree; returns how many files had to be forgotten.
+
+        Cheap when they agree (two counts). Otherwise every stored point is listed: points the
+        state does not know (a lost state database) are deleted, and files whose points are
+        missing or differ (a deleted or truncated store) are forgotten, so this run indexes them
+        again (their embeddings come from the cache).
+        """
+        _files, units, _kinds, _langs = self._state.counts()
+        if self._store.count() == units:
+            return 0
+        known = self._state.unit_paths()
+        stored: dict[int, str] = {p.id: str(p.payload.get("path", "")) for p in self._store.iter_points(1024)}
+        bad = {path for pid, path in stored.items() if known.get(pid) != path}
+        bad.update(path for pid, path in known.items() if pid not in stored)
+        if bad:
+            paths = sorted(bad)
+            self._state.mark_pending(paths)
+            self._store.delete_paths(paths)
+            self._state.clear_pending(paths)
+        return len(bad)
 
     def _read(
         self, entry: FileEntry, known: FileRecord | None, report: IndexReport, touched: list[FileRecord]

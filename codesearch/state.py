@@ -102,6 +102,10 @@ class IndexState:
         rows = self._db.execute("SELECT path, size, mtime_ns, content_hash, language FROM files")
         return {r[0]: FileRecord(*r) for r in rows}
 
+    def unit_paths(self) -> dict[int, str]:
+        """Every unit's point id with its file's path."""
+        return {int(r[0]): str(r[1]) for r in self._db.execute("SELECT point_id, path FROM units")}
+
     def paths(self) -> list[str]:
         """Every indexed path, sorted."""
         return [r[0] for r in self._db.execute("SELECT path FROM files ORDER BY path")]

@@ -253,3 +253,81 @@ def test_parallel_queries_without_an_owner_all_answer(tmp_path: Path) -> None:
             if proc.returncode != 0 or not json.loads(out or "[]"):
                 failures.append((proc.returncode, err.strip()[-300:]))
     assert failures == []
+
+
+# -- 4, 5, 6. an incomplete, deleted, damaged store or a lost state is repaired by `index` ------
+
+
+def _indexed(tmp_path: Path, files: int = 12) -> tuple[Path, Path]:
+    root = tmp_path / "repo"
+    (root / "src").mkdir(parents=True)
+    for i in range(files):
+        (root / "src" / f"m{i}.py").write_text(
+            f"def compute_{i}(values):\n    return sum(values) * {i}\n\n\n"
+            f"class Worker{i}:\n    def run(self, job):\n        return job.execute(priority={i})\n"
+        )
+    assert cs("index", str(root), "-q").returncode == 0
+    [store] = list((root / ".codesearch" / "indexes").glob("*/store"))
+    return root, store
+
+
+def _status(root: Path) -> dict[str, object]:
+    done = cs("status", str(root), "--json")
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def _assert_whole(root: Path, files: int = 12) -> None:
+    status = _status(root)
+    assert status["files"] == files and status["units"] == status["store_points"] == files * 4
+    hits = json.loads(cs("query", "compute_3", "--root", str(root), "--json", "--mode", "lexical").stdout)
+    assert any(h["symbol"] == "compute_3" for h in hits)
+
+
+def test_store_left_by_a_killed_first_index_is_rebuilt(tmp_path: Path) -> None:
+    root, store = _indexed(tmp_path)
+    # What kill -9 in a first index's first second leaves: wal/, an empty segments/, no config.
+    (store / "edge_config.json").unlink()
+    for segment in (store / "segments").iterdir():
+        subprocess.run(["rm", "-rf", str(segment)], check=True)
+    done = cs("index", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "never completely written" in done.stdout
+    _assert_whole(root)
+
+
+def test_deleted_store_is_noticed_and_repaired(tmp_path: Path) -> None:
+    root, store = _indexed(tmp_path)
+    subprocess.run(["rm", "-rf", str(store)], check=True)
+    human = cs("status", str(root))
+    assert human.returncode == 0 and "mismatch" in human.stdout, human.stdout + human.stderr
+    done = cs("index", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "disagreed about 12 files" in done.stdout
+    _assert_whole(root)
+
+
+def test_damaged_store_is_reported_then_set_aside_by_index(tmp_path: Path) -> None:
+    root, store = _indexed(tmp_path)
+    (store / "edge_config.json").write_text("garbage")
+    done = cs("status", str(root))
+    assert done.returncode == 7
+    assert "damaged" in (line := one_line_error(done)) and "codesearch index" in line
+    done = cs("index", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "moved it to" in done.stdout
+    assert list(store.parent.glob("store.damaged-*"))  # nothing is lost
+    _assert_whole(root)
+
+
+def test_lost_state_database_drops_orphan_points(tmp_path: Path) -> None:
+    root, store = _indexed(tmp_path)
+    for db in store.parent.glob("state.sqlite*"):
+        db.unlink()
+    for i in range(6, 12):
+        (root / "src" / f"m{i}.py").unlink()
+    done = cs("index", str(root), "-q")
+    assert done.returncode == 0, done.stderr
+    _assert_whole(root, files=6)
+    hits = json.loads(cs("query", "compute_9", "--root", str(root), "--json", "--mode", "lexical").stdout)
+    assert all(h["path"] != "src/m9.py" for h in hits)

@@ -41,15 +41,18 @@ def store_tag(settings: Settings) -> str:
 
 
 def open_store(
-    settings: Settings, directory: Path, root: Path, model_id: str, dimensions: int
+    settings: Settings, directory: Path, root: Path, model_id: str, dimensions: int, *, repair: bool = False
 ) -> VectorStore:
-    """The store the settings ask for; `directory` holds the embedded store's files."""
+    """The store the settings ask for; `directory` holds the embedded store's files.
+
+    With `repair` (an index run), an embedded store that cannot be loaded is set aside and rebuilt.
+    """
     if settings.store == "edge":
         from codesearch.safefs import real_dir
         from codesearch.store.edge import EdgeStore
 
         real_dir(directory / "store")
-        return EdgeStore(directory / "store", dimensions)
+        return EdgeStore(directory / "store", dimensions, repair=repair)
     if settings.store != "qdrant":
         raise ConfigError(f"unknown store {settings.store!r}; use edge or qdrant")
     if bool(settings.qdrant_url) == bool(settings.qdrant_path):

@@ -7,7 +7,9 @@ makes sure a single process opens it.
 
 from __future__ import annotations
 
+import shutil
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,16 +35,51 @@ def _conditions(flt: StoreFilter) -> qe.Filter | None:
     return qe.Filter(must=must) if must else None
 
 
+def _empty(path: Path) -> None:
+    """Remove what is in a store directory (never following a link)."""
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 class EdgeStore:
     """A Qdrant Edge shard with a named dense vector and a sparse lexical vector."""
 
-    def __init__(self, path: Path, dimensions: int) -> None:
+    def __init__(self, path: Path, dimensions: int, *, repair: bool = False) -> None:
+        """Open the shard at `path`, creating it if new.
+
+        A shard without its `edge_config.json` was never completely created (a first index
+        killed in its first second): nothing in it can be loaded, so it is emptied and created
+        again. A shard that cannot be loaded is reported with the command that rebuilds it, or
+        with `repair` (an index run), set aside next to it and created again; `repaired` then
+        says what was done. The state and the store are reconciled by the indexer.
+        """
         self._lock = threading.Lock()
         self.dimensions = dimensions
+        self.repaired: str | None = None
+        if not (path / "edge_config.json").exists() and any(path.iterdir()):
+            _empty(path)
+            self.repaired = (
+                "the index store was never completely written (a first run was stopped); rebuilt it"
+            )
         try:
-            if (path / "segments").exists() or any(path.glob("*")):
-                self._shard = qe.EdgeShard.load(str(path))
-            else:
+            if (path / "edge_config.json").exists():
+                try:
+                    self._shard = qe.EdgeShard.load(str(path))
+                except Exception as exc:
+                    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    if not repair:
+                        raise StoreError(
+                            f"the index store at {path} is damaged ({why}); run `codesearch index` "
+                            "to rebuild it (embeddings come from the cache)"
+                        ) from None
+                    aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+                    path.rename(aside)
+                    path.mkdir()
+                    self.repaired = f"the index store was damaged ({why}); moved it to {aside} and rebuilt it"
+            if not (path / "edge_config.json").exists():
                 config = qe.EdgeConfig(
                     vectors={DENSE: qe.EdgeVectorParams(size=dimensions, distance=qe.Distance.Cosine)},
                     sparse_vectors={LEXICAL: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
@@ -52,6 +89,8 @@ class EdgeStore:
                     self._shard.update(
                         qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
                     )
+        except StoreError:
+            raise
         except Exception as exc:  # qdrant_edge raises plain Exception subclasses
             raise StoreError(f"could not open the index store at {path}: {exc}") from exc
 
