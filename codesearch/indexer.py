@@ -280,6 +280,14 @@ class Indexer:
             status.units_done += batch_units
         if touched:
             self._state.touch_files(touched)
+        # An indexed file whose new content is skipped (now binary, generated, minified,
+        # unreadable, gone) must not keep its old units.
+        stale = sorted({s.path for s in report.skipped} & set(known) & {e.path for e in todo})
+        if stale:
+            self._state.mark_pending(stale)
+            self._store.delete_paths(stale)
+            self._state.commit_files([], [], stale)
+            report.deleted += len(stale)
         t = time.perf_counter()
         self._store.flush()
         timings["store"] += time.perf_counter() - t
