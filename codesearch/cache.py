@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from codesearch.embedding.base import Vectors
+from codesearch.errors import EmbeddingError
 from codesearch.safefs import check_regular_or_absent, real_dir
 
 
@@ -46,7 +47,7 @@ class EmbeddingCache:
             )
             for h, blob in rows:
                 vec = np.frombuffer(blob, dtype="<f4")
-                if vec.shape == (self._dims,):
+                if vec.shape == (self._dims,) and np.isfinite(vec).all() and vec.any():
                     found[h] = vec.astype(np.float32)
         return found
 
@@ -75,6 +76,12 @@ class EmbeddingCache:
         missing = [h for h in texts if h not in vectors]
         if missing:
             fresh = dict(zip(missing, embed([texts[h] for h in missing]), strict=True))
+            bad = sum(1 for v in fresh.values() if not np.isfinite(v).all())
+            if bad:
+                raise EmbeddingError(
+                    f"the embedding model returned {bad} vectors with NaN or Inf values; "
+                    "nothing was stored or cached"
+                )
             self.put_many(fresh)
             vectors.update(fresh)
         return vectors, len(missing)

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "hold_documents": False,  # document requests (inputs without `Instruct:`) wait while this is true
     "malformed": "",  # "json": invalid JSON; "fields": items without "embedding"
     "wrong_dims": 0,  # answer vectors of this size instead
+    "bad_values": "",  # "nan", "inf" or "zero": answer such vectors
     "wrong_count": False,  # answer one vector fewer than asked
     "refuse_dimensions": False,  # 400 when `dimensions` is sent (not Matryoshka)
     "ignore_dimensions": False,  # accept `dimensions` but answer full vectors
@@ -223,6 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
                     v = vector(text, cfg["wrong_dims"])
                 elif asked is not None:
                     v = truncate(v, asked)
+                if cfg["bad_values"]:
+                    v = v.copy()
+                    v[:] = {"nan": np.nan, "inf": np.inf, "zero": 0.0}[cfg["bad_values"]]
                 if b64:
                     emb = '"' + base64.b64encode(v.astype("<f4").tobytes()).decode() + '"'
                 else:

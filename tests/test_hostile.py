@@ -355,3 +355,28 @@ def test_file_whose_new_content_is_skipped_loses_its_units(tmp_path: Path, conte
     assert all(h["path"] != "src/m3.py" for h in hits)
     status = _status(root)
     assert status["files"] == 11 and status["units"] == status["store_points"] == 44
+
+
+# -- 8. NaN, Inf and zero vectors from an embedding server are refused, and nothing is cached ----
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "zero"])
+def test_bad_vectors_from_a_server_are_refused_and_not_cached(tmp_path: Path, bad: str) -> None:
+    import sqlite3
+
+    from embed_server import EmbedServer
+
+    root = small_repo(tmp_path / "repo")
+    with EmbedServer(dims=32, context_length=4096, bad_values=bad) as server:
+        flags = ["--backend", "sglang", "--embed-url", server.url, "--model", "test-model"]
+        env = {"CODESEARCH_CONTEXT_LENGTH": "4096", "CODESEARCH_TOKENIZER": ""}
+        done = cs("index", str(root), *flags, env=env)
+        assert done.returncode == 8
+        assert "NaN, Inf or only zeros" in one_line_error(done)
+        for cache in (tmp_path / "xdg-cache").rglob("embeddings.sqlite"):
+            with sqlite3.connect(cache) as db:
+                assert db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 0
+        server.control(bad_values="")
+        done = cs("index", str(root), *flags, "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["embedded"] > 0

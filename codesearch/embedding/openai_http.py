@@ -384,6 +384,12 @@ class OpenAIEmbedder:
                 " check the model name and the dimensions setting (an index keeps its dimension)"
             )
         matrix = np.vstack(rows).astype(np.float32, copy=False).reshape(len(rows), got)
+        bad = int(np.count_nonzero(~np.isfinite(matrix).all(axis=1) | ~matrix.any(axis=1)))
+        if bad:
+            raise EmbeddingServerError(
+                f"{where} returned {bad} of {len(rows)} vectors with NaN, Inf or only zeros; nothing was "
+                "stored or cached: check the server and its model"
+            )
         # Longer than asked: the server ignored `dimensions`; Matryoshka truncation here.
         return normalize_rows(matrix[:, :expected] if got > expected else matrix)
 
