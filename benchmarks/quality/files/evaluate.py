@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import random
+import subprocess
 import sys
 import time
 import traceback
@@ -68,6 +69,24 @@ FileRanker = Callable[[str], list[str]]
 
 def log(msg: str) -> None:
     print(msg, flush=True)
+
+
+def git_state() -> dict[str, Any]:
+    """The commit measured, and the product files that differ from it (uncommitted work)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "codesearch"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {"head": head, "uncommitted_in_codesearch": [line[3:] for line in status.splitlines()]}
 
 
 def _engine_run_class() -> Any:
@@ -351,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "load_at_start": os.getloadavg(),
         },
+        "git": git_state(),
         "k": K,
         "model_option": args.model,
         "overrides": overrides,
@@ -374,7 +394,16 @@ def main(argv: list[str] | None = None) -> int:
     agg = aggregate(results["repos"], systems)
     results["scores"] = agg
     models = sorted({r.get("embedding_model", "?") for r in results["repos"]})
-    head = f"model {', '.join(models)}; {time.strftime('%Y-%m-%d')}; `{results['command']}`"
+    git = results["git"]
+    dirty = (
+        f" + {len(git['uncommitted_in_codesearch'])} uncommitted codesearch/ path(s)"
+        if git.get("uncommitted_in_codesearch")
+        else ""
+    )
+    head = (
+        f"model {', '.join(models)}; {time.strftime('%Y-%m-%d')}; commit {git.get('head', '?')[:10]}{dirty}; "
+        f"`{results['command']}`"
+    )
     tables = [
         main_table(agg),
         breakdown_table(agg, "categories", "category"),
