@@ -22,6 +22,7 @@ from typing import Any
 import platformdirs
 
 from codesearch.errors import ConfigError
+from codesearch.ranking import RankingConfig
 
 ENV_PREFIX = "CODESEARCH_"
 #: CPU models of backend local, and the default.
@@ -131,6 +132,40 @@ class Settings:
         "Hybrid fusion: `rrf` (weighted reciprocal rank) or `score` (weighted min-max-normalised scores).",
         ("rrf", "score"),
     )
+    ranking: bool = _opt(
+        True,
+        "Apply the ranking layer (ranking.md): definitions of a queried name first, path priors, "
+        "a cap per file. Off: the fused order as it is.",
+    )
+    ranking_symbol_dense_weight: float = _opt(
+        0.3, "Dense weight of hybrid fusion for symbol-like queries (`Command`, `parse_args`, `a.b.C`)."
+    )
+    ranking_definition_boost: float = _opt(
+        1.0, "Credit of a definition named by the query, times the query's best fused score."
+    )
+    ranking_path_boost: float = _opt(
+        0.6, "Credit for the share of the query's words in a hit's file name and directory."
+    )
+    ranking_test_prior: float = _opt(0.3, "Multiplier of hits in tests, unless the query asks for tests.")
+    ranking_docs_prior: float = _opt(
+        0.3, "Multiplier of hits in docs and config files, unless the query asks for them."
+    )
+    ranking_aux_prior: float = _opt(
+        0.3, "Multiplier of hits in examples, benchmarks, fixtures, vendored and generated code."
+    )
+    ranking_member_ratio: float = _opt(
+        0.5,
+        "A member (a method, a function) scoring at least this share of its container (a class, the "
+        "file) ranks above it, for natural-language queries.",
+    )
+    ranking_per_file: int = _opt(5, "Hits of one file in the list before further ones are decayed.")
+    ranking_file_decay: float = _opt(0.85, "Decay of each further hit of one file in the list.")
+    ranking_file_sum_decay: float = _opt(
+        0.5, "`--files`: a file scores its best unit + this x its second + this^2 x its third ..."
+    )
+    ranking_language_boost: float = _opt(
+        1.3, "Multiplier of hits in a language the query names (`... in go`, `rust`, `.ts`)."
+    )
     batch_units: int = _opt(64, "Units embedded and written per batch while indexing.")
     hnsw_threshold: int = _opt(
         250_000,
@@ -178,6 +213,31 @@ class Settings:
     def server_model(self) -> str:
         """The model an embedding server runs (`codesearch serve`): the option's value, else Qwen3's."""
         return self.model if self.model and self.model not in LOCAL_MODELS else SERVER_DEFAULT_MODEL
+
+    def ranking_config(self) -> RankingConfig:
+        """The ranking layer's weights from the `ranking*` options."""
+        aux = self.ranking_aux_prior
+        return RankingConfig(
+            enabled=self.ranking,
+            symbol_dense_weight=self.ranking_symbol_dense_weight,
+            definition_boost=self.ranking_definition_boost,
+            path_boost=self.ranking_path_boost,
+            priors={
+                "tests": self.ranking_test_prior,
+                "docs": self.ranking_docs_prior,
+                "config": self.ranking_docs_prior,
+                "examples": aux,
+                "benchmarks": aux,
+                "fixtures": aux,
+                "vendored": aux,
+                "generated": aux,
+            },
+            member_ratio=self.ranking_member_ratio,
+            per_file=max(1, self.ranking_per_file),
+            file_decay=self.ranking_file_decay,
+            file_sum_decay=self.ranking_file_sum_decay,
+            language_boost=self.ranking_language_boost,
+        )
 
     def resolved_index_dir(self, root: Path) -> Path:
         """The index directory for this root."""

@@ -39,9 +39,10 @@ from codesearch.errors import (
 from codesearch.gitstage import ChangedFile, decode_changes, encode_changes
 from codesearch.indexer import Indexer, Progress, ProgressCallback
 from codesearch.lexical import query_vector
-from codesearch.models import IndexReport, SearchFilters, SearchHit, content_hash
+from codesearch.models import FileHit, IndexReport, SearchFilters, SearchHit, content_hash
 from codesearch.moving import move_points
 from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
+from codesearch.ranking import analyse, dense_weight_for, rank, rank_files
 from codesearch.safefs import (
     check_regular_or_absent,
     inside_root,
@@ -54,6 +55,11 @@ from codesearch.search import MODES, drop_shadowed_containers, fuse, match_paths
 from codesearch.state import IndexState
 from codesearch.store import VectorStore, open_store, store_tag
 from codesearch.store.base import StoreFilter
+
+#: Units named by a symbol query fetched beside the two retrievers' candidates.
+NAMED_LIMIT = 20
+#: Units shown under each file of a file-level ranking.
+FILE_HITS = 3
 
 _GITIGNORE = "# Created by codesearch: the index is not part of the repository.\n*\n"
 
@@ -197,7 +203,7 @@ class Engine:
                 model_id, dims = self._identity()
                 # The store first: a server that does not answer leaves nothing recorded.
                 self._store = open_store(self.settings, directory, self.root, model_id, dims, repair=create)
-                self._state = IndexState(directory / "state.sqlite")
+                self._state = IndexState(directory / "state.sqlite", repair=create)
                 if self._state.get_meta("model") is None:
                     self._state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
             return self._store, self._state
@@ -265,48 +271,91 @@ class Engine:
         filters: SearchFilters | None = None,
         mode: str | None = None,
     ) -> list[SearchHit]:
-        """The k best units for a natural-language or code query."""
+        """The k best units for a natural-language or code query, through the ranking layer."""
         k = k or self.settings.k
+        mode, filters = self._check_query(query, mode, filters)
+        if not self.owner:
+            reply = self._ask(self._request("search", query, k, mode, filters))
+            return [SearchHit(**h) for h in reply["hits"]]
+        cfg = self.settings.ranking_config()
+        rows = rank(query, self._fused(query, max(50, k * 5), filters, mode), cfg)
+        hits = [to_hit(c, s, d, lx) for c, s, d, lx in rows]
+        return drop_shadowed_containers(hits)[:k]
+
+    def search_files(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: str | None = None,
+    ) -> list[FileHit]:
+        """The k best files for a query: their units' scores summed with saturation."""
+        k = k or self.settings.k
+        mode, filters = self._check_query(query, mode, filters)
+        if not self.owner:
+            reply = self._ask(self._request("search_files", query, k, mode, filters))
+            return [
+                FileHit(f["path"], f["language"], f["score"], tuple(SearchHit(**h) for h in f["hits"]))
+                for f in reply["files"]
+            ]
+        cfg = self.settings.ranking_config()
+        ranked = rank_files(query, self._fused(query, max(100, k * 10), filters, mode), cfg)
+        out = []
+        for path, score, rows in ranked[:k]:
+            hits = drop_shadowed_containers([to_hit(c, s, d, lx) for c, s, d, lx in rows])[:FILE_HITS]
+            out.append(FileHit(path, hits[0].language if hits else "", score, tuple(hits)))
+        return out
+
+    def _check_query(
+        self, query: str, mode: str | None, filters: SearchFilters | None
+    ) -> tuple[str, SearchFilters]:
         mode = mode or self.settings.mode
-        filters = filters or SearchFilters()
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         if not query.strip():
             raise ConfigError("the query is empty")
-        if not self.owner:
-            reply = self._ask(
-                {
-                    "op": "search",
-                    "query": query,
-                    "k": k,
-                    "mode": mode,
-                    "languages": list(filters.languages),
-                    "paths": list(filters.paths),
-                    "kinds": list(filters.kinds),
-                }
-            )
-            return [SearchHit(**h) for h in reply["hits"]]
+        return mode, filters or SearchFilters()
+
+    @staticmethod
+    def _request(op: str, query: str, k: int, mode: str, filters: SearchFilters) -> dict[str, Any]:
+        return {
+            "op": op,
+            "query": query,
+            "k": k,
+            "mode": mode,
+            "languages": list(filters.languages),
+            "paths": list(filters.paths),
+            "kinds": list(filters.kinds),
+        }
+
+    def _fused(self, query: str, limit: int, filters: SearchFilters, mode: str) -> list[Any]:
+        """Candidates of both retrievers, fused; for a symbol query, also the units named by it."""
         store, state = self._open_store(create=False)
         paths: tuple[str, ...] = ()
         if filters.paths:
             paths = tuple(match_paths(filters.paths, state.paths()))
             if not paths:
                 return []
+        cfg = self.settings.ranking_config()
         dense = self.embedder().embed_query(query) if mode != "lexical" else None
         sparse = query_vector(query) if mode != "dense" else None
-        limit = max(50, k * 5)
         flt = StoreFilter(languages=filters.languages, kinds=filters.kinds, paths=paths)
         dense_hits, lexical_hits = store.search(dense, sparse, limit, flt)
-        ranked = fuse(
+        info = analyse(query)
+        if cfg.enabled and info.names and sparse is not None and mode != "dense":
+            # Definitions named by the query, even where neither retriever ranked them high.
+            named = dataclasses.replace(flt, names=info.names)
+            seen = {c.id for c in lexical_hits}
+            extra = [c for c in store.search(None, sparse, NAMED_LIMIT, named)[1] if c.id not in seen]
+            lexical_hits = sorted([*lexical_hits, *extra], key=lambda c: -c.score)
+        return fuse(
             dense_hits,
             lexical_hits,
             mode=mode,
-            dense_weight=self.settings.dense_weight,
+            dense_weight=dense_weight_for(query, self.settings.dense_weight, cfg),
             rrf_k=self.settings.rrf_k,
             fusion=self.settings.fusion,
         )
-        hits = [to_hit(c, s, d, lx) for c, s, d, lx in ranked]
-        return drop_shadowed_containers(hits)[:k]
 
     @property
     def has_index(self) -> bool:
@@ -443,14 +492,16 @@ class Engine:
 
     def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
-        if op == "search":
+        if op in ("search", "search_files"):
             filters = SearchFilters(
                 languages=tuple(request.get("languages") or ()),
                 paths=tuple(request.get("paths") or ()),
                 kinds=tuple(request.get("kinds") or ()),
             )
-            hits = self.search(str(request["query"]), int(request["k"]), filters, str(request["mode"]))
-            return {"hits": [dataclasses.asdict(h) for h in hits]}
+            args = (str(request["query"]), int(request["k"]), filters, str(request["mode"]))
+            if op == "search_files":
+                return {"files": [dataclasses.asdict(f) for f in self.search_files(*args)]}
+            return {"hits": [dataclasses.asdict(h) for h in self.search(*args)]}
         if op == "status":
             return {"status": self.status()}
         if op == "duplicates":

@@ -107,6 +107,25 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class FileHit:
+    """One file of a file-level ranking, with its best units."""
+
+    path: str
+    language: str
+    score: float
+    hits: tuple[SearchHit, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """The stable JSON form (`--json --files`, the language server, MCP)."""
+        return {
+            "path": self.path,
+            "language": self.language,
+            "score": round(self.score, 6),
+            "hits": [h.to_json() for h in self.hits],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class SearchFilters:
     """Restrictions on a search; empty means no restriction."""
 

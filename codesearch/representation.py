@@ -87,10 +87,15 @@ class UnitPlan:
 
 
 def header(unit: CodeUnit) -> str:
-    """The context line(s) put before a unit's code."""
+    """The context line(s) put before a unit's code: its path, kind and name, and its doc
+    comment where that sits above the definition (Go, Rust, Java, JS) rather than in it."""
     if unit.kind in ("file", "section"):
         return f"{unit.path}\n"
-    return f"{unit.path}\n{unit.kind} {unit.qualified_name}\n"
+    head = f"{unit.path}\n{unit.kind} {unit.qualified_name}\n"
+    doc = unit.doc.strip()
+    if doc and doc.splitlines()[0].strip() not in unit.text:
+        head += doc + "\n"
+    return head
 
 
 def whole_text(window: TokenWindow | None) -> bool:

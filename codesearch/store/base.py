@@ -29,11 +29,13 @@ class StoreFilter:
     languages: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
+    #: Unit names (the `name` payload field: `Command` of `Command.run`'s class).
+    names: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when nothing is restricted."""
-        return not (self.languages or self.kinds or self.paths)
+        return not (self.languages or self.kinds or self.paths or self.names)
 
 
 @dataclass(frozen=True, slots=True)

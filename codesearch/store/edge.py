@@ -24,12 +24,17 @@ from codesearch.store.base import Candidate, StoredPoint, StoreFilter
 
 DENSE = "dense"
 LEXICAL = "lex"
-_INDEXED_FIELDS = ("path", "language", "kind")
+_INDEXED_FIELDS = ("path", "language", "kind", "name")
 
 
 def _conditions(flt: StoreFilter) -> qe.Filter | None:
     must: list[Any] = []
-    for key, values in (("language", flt.languages), ("kind", flt.kinds), ("path", flt.paths)):
+    for key, values in (
+        ("language", flt.languages),
+        ("kind", flt.kinds),
+        ("path", flt.paths),
+        ("name", flt.names),
+    ):
         if values:
             must.append(qe.FieldCondition(key=key, match=qe.MatchAny(any=list(values))))
     return qe.Filter(must=must) if must else None

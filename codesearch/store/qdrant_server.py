@@ -46,6 +46,7 @@ _INDEXES: dict[str, models.PayloadSchemaType | models.KeywordIndexParams] = {
     "path": models.PayloadSchemaType.KEYWORD,
     "language": models.PayloadSchemaType.KEYWORD,
     "kind": models.PayloadSchemaType.KEYWORD,
+    "name": models.PayloadSchemaType.KEYWORD,
     REPOSITORY: models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
 }
 _INT8 = models.ScalarQuantization(
@@ -337,7 +338,12 @@ class QdrantStore:
         cond = self._scope(
             [
                 models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))
-                for key, values in (("language", flt.languages), ("kind", flt.kinds), ("path", flt.paths))
+                for key, values in (
+                    ("language", flt.languages),
+                    ("kind", flt.kinds),
+                    ("path", flt.paths),
+                    ("name", flt.names),
+                )
                 if values
             ]
         )
