@@ -13,8 +13,24 @@ from pathlib import Path
 import numpy as np
 
 from codesearch.embedding.base import Vectors
-from codesearch.errors import EmbeddingError
-from codesearch.safefs import check_regular_or_absent, real_dir
+from codesearch.errors import EmbeddingError, StoreError
+from codesearch.safefs import check_regular_or_absent, real_dir, set_aside
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, dims INTEGER NOT NULL,"
+            " hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, dims, hash)) WITHOUT ROWID"
+        )
+        db.execute("SELECT COUNT(*) FROM vectors WHERE 0").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
 
 
 class EmbeddingCache:
@@ -24,13 +40,19 @@ class EmbeddingCache:
         real_dir(directory)
         for suffix in ("", "-wal", "-shm", "-journal"):
             check_regular_or_absent(directory / f"embeddings.sqlite{suffix}")
-        self._db = sqlite3.connect(str(directory / "embeddings.sqlite"), timeout=60, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, dims INTEGER NOT NULL,"
-            " hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, dims, hash)) WITHOUT ROWID"
-        )
+        path = directory / "embeddings.sqlite"
+        try:
+            self._db = _connect(path)
+        except sqlite3.DatabaseError:
+            # A damaged cache is only a cost: set it aside (nothing is deleted) and start anew.
+            set_aside(path)
+            try:
+                self._db = _connect(path)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the embedding cache {path}: {exc}; delete it") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the embedding cache {path}: {exc}; delete it") from None
+        self._path = path
         self._model = model_id
         self._dims = dimensions
 
@@ -72,7 +94,12 @@ class EmbeddingCache:
         Returns the vectors and how many texts were embedded; `embed` is not called when
         every text is cached (so a model is loaded only when needed).
         """
-        vectors = self.get_many(list(texts))
+        try:
+            vectors = self.get_many(list(texts))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the embedding cache {self._path} is damaged ({exc}); delete it (it is rebuilt)"
+            ) from None
         missing = [h for h in texts if h not in vectors]
         if missing:
             fresh = dict(zip(missing, embed([texts[h] for h in missing]), strict=True))
@@ -82,7 +109,12 @@ class EmbeddingCache:
                     f"the embedding model returned {bad} vectors with NaN or Inf values; "
                     "nothing was stored or cached"
                 )
-            self.put_many(fresh)
+            try:
+                self.put_many(fresh)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(
+                    f"the embedding cache {self._path} is damaged ({exc}); delete it (it is rebuilt)"
+                ) from None
             vectors.update(fresh)
         return vectors, len(missing)
 

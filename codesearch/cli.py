@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -165,6 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; the index stays consistent and the next run resumes")
         return 130
+    except sqlite3.DatabaseError as exc:  # a database damaged past what its opener checks
+        err.print(
+            f"[bold red]error:[/] a codesearch database is damaged ({escape(str(exc))}); "
+            "`codesearch index` rebuilds the index, and a damaged embedding cache can be deleted"
+        )
+        return 2 if args.command == "dupes" else 7
+    except Exception as exc:  # never a traceback; CODESEARCH_TRACEBACK=1 shows it
+        if os.environ.get("CODESEARCH_TRACEBACK"):
+            raise
+        err.print(
+            f"[bold red]error:[/] internal error: {escape(repr(exc))} (CODESEARCH_TRACEBACK=1 shows where)"
+        )
+        return 2 if args.command == "dupes" else 1
 
 
 def _mcp(args: argparse.Namespace, out: Console, err: Console) -> int:

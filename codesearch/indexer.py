@@ -193,10 +193,11 @@ class Indexer:
             self._store.delete_paths(pending)
             self._state.clear_pending(pending)
 
-        repaired = getattr(self._store, "repaired", None)
-        if repaired:
-            report.warnings.append(SkippedFile("(index store)", repaired))
-            setattr(self._store, "repaired", None)  # noqa: B010 - not every store has it
+        for part in (self._store, self._state):
+            repaired = getattr(part, "repaired", None)
+            if repaired:
+                report.warnings.append(SkippedFile("(index store)", repaired))
+                setattr(part, "repaired", None)  # noqa: B010 - not every store has it
         if only is None:
             mended = self._reconcile()
             if mended:

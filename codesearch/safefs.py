@@ -14,6 +14,7 @@ import errno
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 from codesearch.errors import ConfigError
@@ -179,3 +180,16 @@ def inside_root(root: Path, rel: object) -> Path | None:
     except (ValueError, OSError, RuntimeError):
         return None
     return full
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged SQLite database (with its -wal and -shm files) out of the way; returns
+    the new name of the main file. Nothing is deleted."""
+    stamp = int(time.time())
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("-wal", "-shm", "-journal"):
+        extra = Path(f"{path}{suffix}")
+        if extra.exists():
+            extra.rename(Path(f"{aside}{suffix}"))
+    path.rename(aside)
+    return aside

@@ -18,6 +18,7 @@ import numpy as np
 
 from codesearch.errors import StoreError
 from codesearch.fingerprint import UnitFingerprint
+from codesearch.safefs import set_aside
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,16 +73,44 @@ def _record(row: tuple[int, str, str, str, int, int, str, str, int, bytes]) -> F
 
 
 class IndexState:
-    """Per-file records, unit ids and run markers of one index."""
+    """Per-file records, unit ids and run markers of one index.
 
-    def __init__(self, path: Path) -> None:
+    A database that cannot be read is reported with the command that rebuilds it; with `repair`
+    (an index run) it is set aside and a new one started (`repaired` says so): the indexer then
+    finds the store's points unknown, drops them and indexes every file again from the cache.
+    """
+
+    def __init__(self, path: Path, *, repair: bool = False) -> None:
+        self.repaired: str | None = None
         try:
-            self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db = self._connect(path)
+        except sqlite3.DatabaseError as exc:
+            if not repair or not path.exists():
+                raise StoreError(
+                    f"the index state at {path} is damaged ({exc}); run `codesearch index` to rebuild it "
+                    "(embeddings come from the cache)"
+                ) from None
+            aside = set_aside(path)
+            self.repaired = f"the index state was damaged ({exc}); moved it to {aside} and rebuilt it"
+            try:
+                self._db = self._connect(path)
+            except sqlite3.Error as again:
+                raise StoreError(f"cannot open the index state at {path}: {again}") from None
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the index state at {path}: {exc}") from exc
+            raise StoreError(f"cannot open the index state at {path}: {exc}") from None
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            db.execute("SELECT COUNT(*) FROM files").fetchone()
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
 
     def get_meta(self, key: str) -> str | None:
         """A meta value, or None."""

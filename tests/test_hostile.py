@@ -380,3 +380,49 @@ def test_bad_vectors_from_a_server_are_refused_and_not_cached(tmp_path: Path, ba
         done = cs("index", str(root), *flags, "--json", env=env)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["embedded"] > 0
+
+
+# -- 9. a corrupt state database or embedding cache: one line with the remedy, or self-repair ----
+
+
+def _garble(path: Path) -> None:
+    with open(path, "r+b") as handle:
+        handle.write(b"this is not a SQLite database, it is garbage")
+
+
+def test_corrupt_state_is_reported_then_rebuilt_by_index(tmp_path: Path) -> None:
+    root, store = _indexed(tmp_path)
+    state = store.parent / "state.sqlite"
+    _garble(state)
+    for command in (("status", str(root)), ("query", "compute", "--root", str(root))):
+        done = cs(*command)
+        assert done.returncode == 7
+        line = one_line_error(done)
+        assert "state.sqlite" in line and "codesearch index" in line
+    done = cs("index", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "moved it to" in done.stdout
+    assert list(store.parent.glob("state.sqlite.damaged-*"))
+    _assert_whole(root)
+
+
+def test_dupes_repairs_a_corrupt_state_instead_of_crashing(tmp_path: Path) -> None:
+    root, store = _indexed(tmp_path)
+    _garble(store.parent / "state.sqlite")
+    done = cs("dupes", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(store.parent.glob("state.sqlite.damaged-*"))
+    _assert_whole(root)
+
+
+def test_corrupt_shared_cache_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
+    _indexed(tmp_path)
+    [cache] = list((tmp_path / "xdg-cache").rglob("embeddings.sqlite"))
+    _garble(cache)
+    other = small_repo(tmp_path / "other")
+    done = cs("index", str(other), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["embedded"] > 0
+    assert list(cache.parent.glob("embeddings.sqlite.damaged-*"))
+    assert cs("index", str(other), "-q").returncode == 0
