@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,13 @@ from codesearch.config import load_settings, options_table
 from codesearch.engine import Engine
 from codesearch.errors import CodesearchError
 from codesearch.indexer import Progress
-from codesearch.models import SearchFilters, SearchHit
+from codesearch.models import FileHit, SearchFilters, SearchHit
 from codesearch.safefs import inside_root
 
 SNIPPET_MAX_LINES = 8
 _LEXERS = {"csharp": "csharp", "tsx": "tsx", "text": "text", "bash": "bash", "cpp": "cpp"}
+#: What must not reach a terminal raw: C0/C1 controls, DEL, line separators, bidi overrides.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _add_option_flags(p: argparse.ArgumentParser) -> None:
@@ -76,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), help="retrieval mode")
     p.add_argument("--root", default=".", help="repository root (default: .)")
     p.add_argument("--json", action="store_true", help="print results as a JSON list")
+    p.add_argument("--files", action="store_true", help="rank files (with their best units), not units")
     p.add_argument("--batch", action="store_true", help='read JSON lines {"id","query","k"} on stdin')
     _add_option_flags(p)
 
@@ -294,10 +298,9 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
                     continue
                 try:
                     req = json.loads(line)
-                    hits = engine.search(
-                        str(req["query"]), int(req.get("k") or settings.k), _filters(args), args.mode
-                    )
-                    payload: Any = {"id": req.get("id"), "results": [h.to_json() for h in hits]}
+                    found = _search(engine, args, str(req["query"]), int(req.get("k") or settings.k))
+                    key = "files" if args.files else "results"
+                    payload: Any = {"id": req.get("id"), key: [h.to_json() for h in found]}
                 except (ValueError, KeyError, TypeError) as exc:
                     payload = {"id": None, "error": f"bad request line: {exc}"}
                 except CodesearchError as exc:
@@ -308,15 +311,49 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
         if not args.query:
             err.print("error: give a query, or --batch to read queries from stdin")
             return 2
-        hits = engine.search(args.query, args.k, _filters(args), args.mode)
+        hits = _search(engine, args, args.query, args.k)
     if args.json:
         sys.stdout.write(json.dumps([h.to_json() for h in hits], indent=2) + "\n")
         return 0
     if not hits:
         out.print("no results")
     for rank, hit in enumerate(hits, 1):
-        _print_hit(out, root, rank, hit)
+        if isinstance(hit, FileHit):
+            _print_file(out, rank, hit)
+        else:
+            _print_hit(out, root, rank, hit)
     return 0
+
+
+def _search(
+    engine: Engine, args: argparse.Namespace, query: str, k: int | None
+) -> Sequence[SearchHit | FileHit]:
+    """Units, or files with `--files`, under the command's filters and mode."""
+    if args.files:
+        return engine.search_files(query, k, _filters(args), args.mode)
+    return engine.search(query, k, _filters(args), args.mode)
+
+
+def _printable(text: str) -> str:
+    """`text` for a terminal: control characters as `\\xNN` or `\\uNNNN`, rich markup escaped."""
+
+    def code(m: re.Match[str]) -> str:
+        n = ord(m[0])
+        return f"\\x{n:02x}" if n < 256 else f"\\u{n:04x}"
+
+    return escape(_CONTROL.sub(code, text))
+
+
+def _print_file(out: Console, rank: int, found: FileHit) -> None:
+    """One line: rank, score, path, and where its best unit is."""
+    line = f"[bold]{rank:>2}.[/] [cyan]{found.score:.3f}[/]  [bold green]{_printable(found.path)}"
+    if found.hits:
+        best = found.hits[0]
+        line += f":{best.start_line}-{best.end_line}[/]  [bold]{_printable(best.symbol)}[/]"
+        line += f" [dim]({best.kind}, {_printable(found.language)})[/]"
+    else:
+        line += "[/]"
+    out.print(line)
 
 
 def _print_hit(out: Console, root: Path, rank: int, hit: SearchHit) -> None:

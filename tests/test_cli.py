@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 
 def cs(
@@ -174,3 +176,40 @@ def test_second_process_never_sees_a_lock_error(nasty_repo: Path, second: str) -
         assert time.monotonic() - started > 2
     holder.wait(timeout=60)
     holder.stdout.close()
+
+
+def test_query_files_ranks_files_in_text_json_and_batch(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "sample_repo", root)
+    # A file name that would set the terminal's title and ring its bell if printed raw.
+    (root / "src" / "net" / "resume\x1b]0;owned\x07.py").write_text(
+        "def resume_failed_upload(session):\n    return session.retry_upload(backoff=True)\n"
+    )
+    flags = ("--root", str(root), "--model", "static")
+    assert cs("index", str(root), "-q", "--model", "static").returncode == 0
+    query = "retry a failed upload with backoff"
+
+    text = cs("query", "--files", query, *flags)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    rank, score, where, symbol = lines[0].split()[:4]
+    assert (rank, where, symbol) == ("1.", "src/net/upload.py:18-27", "Uploader.upload_with_retry")
+    assert float(score) > 0 and "(method, python)" in lines[0]
+    assert len({line.split()[2].split(":")[0] for line in lines}) == len(lines)  # one line per file
+    assert "\x1b" not in text.stdout and "\x07" not in text.stdout
+    assert any("resume\\x1b]0;owned\\x07.py:1-2" in line for line in lines)
+
+    files = json.loads(cs("query", "--files", "--json", "-k", "2", query, *flags).stdout)
+    assert files[0]["path"] == "src/net/upload.py" and len(files) == 2
+    assert set(files[0]) == {"path", "language", "score", "hits"}
+    assert files[0]["hits"][0]["symbol"] == "Uploader.upload_with_retry"
+    assert {"start_line", "end_line", "kind", "snippet"} <= set(files[0]["hits"][0])
+    assert files[0]["score"] >= files[1]["score"]
+    assert "resume\x1b]0;owned\x07.py" in {f["path"].rsplit("/", 1)[-1] for f in files}  # JSON stays exact
+
+    go = json.loads(cs("query", "--files", "--json", "--lang", "go", "parse a date", *flags).stdout)
+    assert [f["path"] for f in go] == ["src/util/dates.go"]
+
+    batch = cs("query", "--batch", "--files", *flags, stdin=json.dumps({"id": 7, "query": query, "k": 1}))
+    answer = json.loads(batch.stdout)
+    assert answer["id"] == 7 and [f["path"] for f in answer["files"]] == ["src/net/upload.py"]
