@@ -24,7 +24,7 @@ from codesearch.errors import (
     WatchError,
 )
 from codesearch.indexer import Progress
-from codesearch.models import CodeUnit, IndexReport, SearchFilters, SearchHit
+from codesearch.models import CodeUnit, FileHit, IndexReport, SearchFilters, SearchHit
 
 __all__ = [
     "CodeUnit",
@@ -36,6 +36,7 @@ __all__ = [
     "EmbeddingError",
     "EmbeddingServerError",
     "Engine",
+    "FileHit",
     "GitError",
     "IndexBusyError",
     "IndexMismatchError",

@@ -1,4 +1,4 @@
-"""Search hits -> LSP shapes: custom search results and workspace symbols."""
+"""Search hits -> LSP shapes: custom search results (units and files) and workspace symbols."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from codesearch import SearchHit
+from codesearch import FileHit, SearchHit
 
 #: codesearch unit kinds -> LSP symbol kinds.
 SYMBOL_KINDS = {
@@ -58,6 +58,18 @@ def search_result(root: Path, hit: SearchHit) -> dict[str, Any]:
         "score": round(hit.score, 6),
         "snippet": hit.snippet,
         "path": hit.path,
+    }
+
+
+def file_result(root: Path, found: FileHit) -> dict[str, Any]:
+    """One entry of a `codesearch/search` answer with `files: true`: FileHit.to_json() plus the
+    file's URI, its best units shaped as the unit results are (uri, range, ...)."""
+    return {
+        "uri": (root / found.path).as_uri(),
+        "path": found.path,
+        "language": found.language,
+        "score": round(found.score, 6),
+        "hits": [search_result(root, h) for h in found.hits],
     }
 
 

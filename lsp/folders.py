@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from codesearch import (
     CodesearchError,
     EmbeddingError,
     Engine,
+    FileHit,
     IndexBusyError,
     IndexNotFoundError,
     Progress,
@@ -62,11 +63,12 @@ class FolderStatus:
 
 @dataclass(frozen=True, slots=True)
 class FolderSearch:
-    """Hits of one folder, and whether they are partial or lexical only."""
+    """Hits (or, for a file search, files) of one folder, and whether they are partial or lexical only."""
 
     hits: list[SearchHit]
     partial: bool
     warning: str = ""
+    files: list[FileHit] = field(default_factory=list)
 
 
 class FolderIndex:
@@ -215,19 +217,27 @@ class FolderIndex:
             message=self._message if p is None else describe(p),
         )
 
-    def search(self, query: str, k: int, filters: SearchFilters, mode: str | None = None) -> FolderSearch:
-        """The best hits in this folder; partial while indexing, lexical while the embedder is down."""
+    def search(
+        self, query: str, k: int, filters: SearchFilters, mode: str | None = None, files: bool = False
+    ) -> FolderSearch:
+        """The best hits (or files) here; partial while indexing, lexical while the embedder is down."""
         engine = self._engine
         partial = self.partial
         if engine is None:
             return FolderSearch([], partial=True, warning=self._message if self._state == ERROR else "")
+
+        def ask(mode: str | None) -> FolderSearch:
+            if files:
+                return FolderSearch([], partial=partial, files=engine.search_files(query, k, filters, mode))
+            return FolderSearch(engine.search(query, k, filters, mode), partial=partial)
+
         try:
-            hits = engine.search(query, k, filters, mode)
+            found = ask(mode)
         except IndexNotFoundError:
             return FolderSearch([], partial=True)
         except IndexBusyError as exc:
             if not engine.owner and self._take_over(engine):  # the owning process has ended
-                return self.search(query, k, filters, mode)
+                return self.search(query, k, filters, mode, files)
             return FolderSearch([], partial=partial, warning=str(exc))
         except EmbeddingError as exc:
             warning = (
@@ -239,12 +249,12 @@ class FolderIndex:
                 self._embedding_down = True
                 self._on_notice(f"codesearch: {warning}", True)
             try:
-                hits = engine.search(query, k, filters, "lexical")
+                found = ask("lexical")
             except IndexNotFoundError:
-                hits = []
-            return FolderSearch(hits, partial=partial, warning=warning)
+                found = FolderSearch([], partial=partial)
+            return replace(found, warning=warning)
         self._embedding_down = False
-        return FolderSearch(hits, partial=partial)
+        return found
 
     def _take_over(self, engine: Engine) -> bool:
         """Become the index's owner (and start watching) if its owner went away; True if done."""

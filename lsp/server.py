@@ -1,9 +1,11 @@
 """The language server: LSP messages in, one library call, LSP results out.
 
 Requests:
-    codesearch/search          {query, k?, filters?: {languages?, paths?, kinds?}, mode?}
+    codesearch/search          {query, k?, filters?: {languages?, paths?, kinds?}, mode?, files?}
                                -> {results: [{uri, range, symbol, kind, language, score,
                                    snippet, path}], partial, warning?}
+                               files: true -> {files: [{uri, path, language, score,
+                                   hits: [results as above]}], partial, warning?}
     codesearch/status          -> {state, partial, folders: [{uri, state, files, units,
                                    done, total, message}]}
     workspace/symbol           semantic search, for editors that pass the query through
@@ -34,13 +36,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
-from codesearch import CodesearchError, SearchFilters, SearchHit
+from codesearch import CodesearchError, FileHit, SearchFilters, SearchHit
 from codesearch.search import MODES
 
 from . import __version__
-from .convert import search_result, symbol_information
+from .convert import file_result, search_result, symbol_information
 from .diagnostics import duplicate_diagnostics
-from .folders import ERROR, INDEXING, READY, STARTING, FolderIndex
+from .folders import ERROR, INDEXING, READY, STARTING, FolderIndex, FolderSearch
 from .reporting import StatusReporter
 from .settings import EditorOptions, folder_settings, parse_options
 
@@ -169,34 +171,53 @@ class CodesearchServer(LanguageServer):
             "folders": [s.to_json() for s in statuses],
         }
 
+    def _searched(
+        self,
+        query: str,
+        k: int | None,
+        filters: SearchFilters,
+        mode: str | None,
+        only: str | None,
+        files: bool,
+    ) -> tuple[list[tuple[FolderIndex, FolderSearch]], bool, list[str]]:
+        """Each folder's answer (or only the one `only` names); partial; warnings."""
+        folders = [f for f in list(self.folders.values()) if only is None or f.uri == only]
+        answers: list[tuple[FolderIndex, FolderSearch]] = []
+        partial = not folders
+        warnings: list[str] = []
+        for folder in folders:
+            found = folder.search(query, k or folder.settings.k, filters, mode, files)
+            partial = partial or found.partial
+            if found.warning and found.warning not in warnings:
+                warnings.append(found.warning)
+            answers.append((folder, found))
+        return answers, partial, warnings
+
     def _ranked(
         self, query: str, k: int | None, filters: SearchFilters, mode: str | None, only: str | None
     ) -> tuple[list[tuple[FolderIndex, SearchHit]], bool, list[str]]:
         """Hits of every folder (or the one `only` names), merged by score; partial; warnings."""
-        folders = [f for f in list(self.folders.values()) if only is None or f.uri == only]
-        hits: list[tuple[FolderIndex, SearchHit]] = []
-        partial = not folders
-        warnings: list[str] = []
-        for folder in folders:
-            found = folder.search(query, k or folder.settings.k, filters, mode)
-            partial = partial or found.partial
-            if found.warning and found.warning not in warnings:
-                warnings.append(found.warning)
-            hits.extend((folder, h) for h in found.hits)
+        answers, partial, warnings = self._searched(query, k, filters, mode, only, files=False)
+        hits = [(folder, h) for folder, found in answers for h in found.hits]
         hits.sort(key=lambda fh: -fh[1].score)
         return hits, partial, warnings
 
     def search(self, params: Any) -> dict[str, Any]:
-        """The `codesearch/search` answer, over every folder (or the one named by `folder`)."""
-        query, k, filters, mode, only = _search_params(params)
-        hits, partial, warnings = self._ranked(query, k, filters, mode, only)
+        """The `codesearch/search` answer, over every folder (or the one named by `folder`);
+        with `files: true`, files ranked (each with its best units) instead of units."""
+        query, k, filters, mode, only, files = _search_params(params)
         limit = k or max(
             (f.settings.k for f in list(self.folders.values()) if only in (None, f.uri)), default=10
         )
-        body: dict[str, Any] = {
-            "results": [search_result(f.root, h) for f, h in hits[:limit]],
-            "partial": partial,
-        }
+        body: dict[str, Any]
+        if files:
+            answers, partial, warnings = self._searched(query, k, filters, mode, only, files=True)
+            ranked: list[tuple[FolderIndex, FileHit]] = [(f, h) for f, found in answers for h in found.files]
+            ranked.sort(key=lambda fh: -fh[1].score)
+            body = {"files": [file_result(f.root, h) for f, h in ranked[:limit]], "partial": partial}
+        else:
+            hits, partial, warnings = self._ranked(query, k, filters, mode, only)
+            body = {"results": [search_result(f.root, h) for f, h in hits[:limit]], "partial": partial}
         if warnings:
             body["warning"] = " ".join(warnings)
         return body
@@ -232,11 +253,11 @@ class CodesearchServer(LanguageServer):
         return [symbol_information(f.root, h) for f, h in hits]
 
 
-def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | None, str | None]:
+def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | None, str | None, bool]:
     """Check a codesearch/search request; InvalidParams with a sentence when it is wrong."""
     p = plain(params)
     if not isinstance(p, Mapping):
-        raise JsonRpcInvalidParams(f"{SEARCH} takes an object {{query, k?, filters?}}")
+        raise JsonRpcInvalidParams(f"{SEARCH} takes an object {{query, k?, filters?, files?}}")
     query = p.get("query")
     if not isinstance(query, str) or not query.strip():
         raise JsonRpcInvalidParams(f"{SEARCH}: 'query' must be a non-empty string")
@@ -257,9 +278,12 @@ def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | N
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise JsonRpcInvalidParams(f"{SEARCH}: 'filters.{key}' must be a list of strings")
         lists[key] = tuple(value)
+    files = p.get("files", False)
+    if not isinstance(files, bool):
+        raise JsonRpcInvalidParams(f"{SEARCH}: 'files' must be true or false")
     folder = p.get("folder")
     only = fs_path(folder).as_uri() if isinstance(folder, str) and folder else None
-    return query, k, SearchFilters(**lists), mode, only
+    return query, k, SearchFilters(**lists), mode, only, files
 
 
 def fs_path(uri: str) -> Path:

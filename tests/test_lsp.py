@@ -82,6 +82,37 @@ async def test_execute_command_search_answers_like_the_request(
     assert plain(via_command) == direct
 
 
+async def test_files_true_ranks_files_with_their_best_units(repo_client: tuple[LanguageClient, Path]) -> None:
+    client, repo = repo_client
+    answer = await request(client, "codesearch/search", {"query": QUERY, "k": 3, "files": True})
+    assert answer["partial"] is False and "results" not in answer
+    files = answer["files"]
+    assert 1 <= len(files) <= 3 and len({f["path"] for f in files}) == len(files)
+    top = files[0]
+    assert top["path"] == "src/net/upload.py" and top["uri"] == (repo / "src/net/upload.py").as_uri()
+    assert set(top) == {"uri", "path", "language", "score", "hits"} and top["language"] == "python"
+    best = top["hits"][0]
+    assert "upload_with_retry" in best["symbol"] and best["range"]["start"] == {"line": 17, "character": 0}
+    assert best["uri"] == top["uri"] and 1 <= len(top["hits"]) <= 3
+    assert [f["score"] for f in files] == sorted((f["score"] for f in files), reverse=True)
+    go = await request(
+        client,
+        "codesearch/search",
+        {"query": "parse a date", "files": True, "filters": {"languages": ["go"]}},
+    )
+    assert [f["path"] for f in go["files"]] == ["src/util/dates.go"]
+    via_command = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="codesearch.search", arguments=[{"query": QUERY, "k": 3, "files": True}]
+        )
+    )
+    from codesearch_lsp.server import plain
+
+    assert plain(via_command) == answer
+    with pytest.raises(JsonRpcInvalidParams):
+        await request(client, "codesearch/search", {"query": QUERY, "files": "yes"})
+
+
 async def test_workspace_symbol_is_semantic(repo_client: tuple[LanguageClient, Path]) -> None:
     client, repo = repo_client
     symbols = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=QUERY))
@@ -204,6 +235,9 @@ async def test_embedding_server_down_falls_back_to_lexical(tmp_path: Path) -> No
             down = await request(client, "codesearch/search", {"query": "upload_with_retry"})
             assert "lexical matches only" in down["warning"]
             assert down["results"][0]["symbol"].endswith("upload_with_retry")
+            files = await request(client, "codesearch/search", {"query": "upload_with_retry", "files": True})
+            assert "lexical matches only" in files["warning"]
+            assert files["files"][0]["path"] == "src/net/upload.py"
             for _ in range(50):  # the message is a notification: it may come just after the answer
                 if any("lexical matches only" in m.message for m in client.messages):
                     break
