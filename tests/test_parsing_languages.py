@@ -356,3 +356,14 @@ def test_unparsable_input_keeps_the_file(language: str) -> None:
         except ParseError:  # allowed by the contract; no grammar here should need it
             pytest.fail(f"{language}: ParseError on broken input")
         assert parsed.units[0].kind == "file"
+
+
+def test_a_cpp_header_is_parsed_as_cpp_and_a_c_header_as_c() -> None:
+    from codesearch.parsing import parse_file
+
+    cpp = b"namespace YAML {\nclass ParserException : public Exception {\n public:\n  int line;\n};\n}\n"
+    parsed = parse_file("include/yaml/exceptions.h", cpp, "c")
+    assert parsed.language == "cpp"
+    assert ("class", "ParserException") in {(u.kind, u.name) for u in parsed.units}
+    plain = parse_file("point.h", b"struct point { int x; };\nint add(int a, int b);\n", "c")
+    assert plain.language == "c" and ("struct", "point") in {(u.kind, u.name) for u in plain.units}

@@ -1,13 +1,20 @@
-"""Tune the ranking layer's weights on the dev half of the function-level set.
+"""Tune the ranking layer's weights on the dev half of a quality set.
 
-The two retrievers and the fusion run once per query (the engine's fused
-candidates are kept in memory); each configuration of the ranking layer is then
-applied to those candidates, so a grid costs seconds. Configurations are chosen
-on dev; test is printed beside dev for the default and for the best of the grid.
+The two retrievers run once per query (the engine's dense and lexical
+candidates are kept in memory); each configuration (fusion weight and the
+ranking layer's options) is then applied to those candidates, so a grid costs
+seconds. Configurations are chosen on dev; test is printed beside dev for the
+shipped defaults and for the best of the grid.
 
-    python benchmarks/quality/evaluate.py --model static --modes hybrid   # builds the index once
-    python benchmarks/quality/tune_ranking.py --model static
-    python benchmarks/quality/tune_ranking.py --model static --grid per_file=1,2,3,99 path_boost=0,0.3
+    python benchmarks/quality/evaluate.py --model static --modes hybrid        # function set index
+    python benchmarks/quality/files/evaluate.py --model static                 # file set indexes
+    python benchmarks/quality/tune_ranking.py --set functions --model static
+    python benchmarks/quality/tune_ranking.py --set files --model static --grid path_boost=0,0.3,0.6 dense_weight=0.3,0.5
+
+Grid keys: any `RankingConfig` field (codesearch/ranking/_score.py), `dense_weight`,
+`fusion`, and `tests_prior`, `docs_prior` (docs and config), `aux_prior`
+(examples, benchmarks, fixtures, vendored, generated code).
+Metric: MRR@10 of the target function (set functions) or NDCG@10 over files (set files).
 """
 
 from __future__ import annotations
@@ -17,71 +24,133 @@ import dataclasses
 import itertools
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-for p in (str(HERE), str(REPO_ROOT)):
+for p in (str(HERE), str(HERE / "files"), str(REPO_ROOT)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
+from _metrics import ndcg_at_k  # noqa: E402
+from _repos import DATA_ROOT as FILES_ROOT  # noqa: E402
+from _repos import load_repos  # noqa: E402
 from _scoring import Hit, is_correct, read_jsonl  # noqa: E402
 
-from codesearch.config import load_settings  # noqa: E402
+from codesearch.config import Settings, load_settings  # noqa: E402
 from codesearch.engine import Engine  # noqa: E402
 from codesearch.models import SearchFilters  # noqa: E402
-from codesearch.ranking import RankingConfig, analyse, rank  # noqa: E402
+from codesearch.ranking import RankingConfig, analyse, rank, rank_files  # noqa: E402
 from codesearch.search import drop_shadowed_containers, fuse, to_hit  # noqa: E402
 
 SET_DIR = REPO_ROOT / "benchmarks" / ".data" / "quality" / "mixed"
 INDEX_ROOT = REPO_ROOT / "benchmarks" / ".data" / "quality" / "_index"
 K = 10
+_GROUPS = {
+    "aux": ("examples", "benchmarks", "fixtures", "vendored", "generated"),
+    "docs": ("docs", "config"),
+    "tests": ("tests",),
+}
 
 
-def metrics(ranks: list[int]) -> tuple[float, float]:
-    n = len(ranks) or 1
-    return sum(1.0 / r for r in ranks if r) / n, sum(1 for r in ranks if r) / n
+@dataclasses.dataclass
+class Case:
+    """One query with its cached candidates and how to score a ranking of them."""
+
+    query: str
+    half: str
+    lists: tuple[list[Any], list[Any]]
+    judge: Callable[[str, list[Any], RankingConfig], float]
 
 
-def fused(q: dict[str, Any], lists: tuple[list[Any], list[Any]], weight: float, fusion: str) -> list[Any]:
-    dense = [r[0] for r in lists[0]]
-    lexical = [r[0] for r in lists[1]]
-    return fuse(dense, lexical, mode="hybrid", dense_weight=weight, rrf_k=60, fusion=fusion)
-
-
-def ranks_for(
-    cfg: RankingConfig, cached: list[tuple[dict[str, Any], Any]], weight: float = 0.5, fusion: str = "score"
-) -> list[int]:
-    out = []
-    for q, lists in cached:
-        w = cfg.symbol_dense_weight if cfg.enabled and analyse(q["query"]).symbol else weight
-        ranked = rank(q["query"], fused(q, lists, w, fusion), cfg)
-        hits = drop_shadowed_containers([to_hit(c, s, d, lx) for c, s, d, lx in ranked])[:K]
-        r = 0
-        for i, h in enumerate(hits, 1):
+def _function_judge(q: dict[str, Any]) -> Callable[[str, list[Any], RankingConfig], float]:
+    def judge(query: str, rows: list[Any], cfg: RankingConfig) -> float:
+        hits = drop_shadowed_containers([to_hit(c, s, d, lx) for c, s, d, lx in rank(query, rows, cfg)])
+        for i, h in enumerate(hits[:K], 1):
             if is_correct(Hit(h.path, h.start_line, h.end_line, h.symbol), q):
-                r = i
-                break
-        out.append(r)
-    return out
+                return 1.0 / i
+        return 0.0
+
+    return judge
+
+
+def _file_judge(relevant: tuple[str, ...]) -> Callable[[str, list[Any], RankingConfig], float]:
+    def judge(query: str, rows: list[Any], cfg: RankingConfig) -> float:
+        return ndcg_at_k([p for p, _, _ in rank_files(query, rows, cfg)[:K]], relevant)
+
+    return judge
+
+
+def _lists(engine: Engine, query: str, limit: int, filters: SearchFilters) -> tuple[list[Any], list[Any]]:
+    return engine._fused(query, limit, filters, "dense"), engine._fused(query, limit, filters, "lexical")
+
+
+def function_cases(model: str, scope: str) -> tuple[list[Case], Settings]:
+    settings = load_settings(
+        SET_DIR / "corpus",
+        overrides={
+            "index_dir": str(INDEX_ROOT / f"mixed-{model}"),
+            "model": model,
+            "cache_dir": str(INDEX_ROOT / "embedding-cache"),
+        },
+    )[0]
+    filters = SearchFilters(kinds=("function", "method")) if scope == "functions" else SearchFilters()
+    with Engine.open(SET_DIR / "corpus", settings, write=False) as engine:
+        if not engine.has_index:
+            raise SystemExit(f"no index: run benchmarks/quality/evaluate.py --model {model} first")
+        cases = [
+            Case(q["query"], q["half"], _lists(engine, q["query"], 50, filters), _function_judge(q))
+            for q in read_jsonl(SET_DIR / "queries.jsonl")
+        ]
+    return cases, settings
+
+
+def file_cases(model: str) -> tuple[list[Case], Settings]:
+    cases: list[Case] = []
+    settings = Settings()
+    for repo in load_repos():
+        root = FILES_ROOT / repo.name
+        overrides = {
+            "index_dir": str(FILES_ROOT / "_index" / model / repo.name),
+            "model": model,
+            "cache_dir": str(INDEX_ROOT / "embedding-cache"),
+        }
+        settings = load_settings(root, overrides=overrides)[0]
+        with Engine.open(root, settings, write=False) as engine:
+            if not engine.has_index:
+                raise SystemExit(f"no index of {repo.name}: run benchmarks/quality/files/evaluate.py first")
+            for q in repo.queries:
+                lists = _lists(engine, q.text, 100, SearchFilters())
+                cases.append(Case(q.text, repo.half, lists, _file_judge(q.relevant)))
+    return cases, settings
+
+
+def mean(cfg: RankingConfig, cases: list[Case], weight: float, fusion: str) -> float:
+    total = 0.0
+    for case in cases:
+        w = cfg.symbol_dense_weight if cfg.enabled and analyse(case.query).symbol else weight
+        dense = [r[0] for r in case.lists[0]]
+        lexical = [r[0] for r in case.lists[1]]
+        rows = fuse(dense, lexical, mode="hybrid", dense_weight=w, rrf_k=60, fusion=fusion)
+        total += case.judge(case.query, rows, cfg)
+    return total / (len(cases) or 1)
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     grid: dict[str, list[Any]] = {}
-    names = {f.name: f for f in dataclasses.fields(RankingConfig)}
+    names = {f.name for f in dataclasses.fields(RankingConfig)}
     for item in items:
         key, _, values = item.partition("=")
         if key == "fusion":
             grid[key] = values.split(",")
-            continue
-        if key.endswith("_prior") or key == "dense_weight":
+        elif key == "per_file":
+            grid[key] = [int(v) for v in values.split(",")]
+        elif key in names or key == "dense_weight" or key[: -len("_prior")] in _GROUPS:
             grid[key] = [float(v) for v in values.split(",")]
-            continue
-        if key not in names:
-            raise SystemExit(f"unknown RankingConfig field {key!r}")
-        cast = int if key == "per_file" else float
-        grid[key] = [cast(v) for v in values.split(",")]
+        else:
+            raise SystemExit(f"unknown grid key {key!r}")
     return grid
 
 
@@ -91,14 +160,9 @@ def with_values(base: RankingConfig, values: dict[str, Any]) -> RankingConfig:
     for key, value in values.items():
         if key in ("dense_weight", "fusion"):
             continue
-        if key.endswith("_prior"):
-            cls = key[: -len("_prior")]
-            groups = {
-                "aux": ("examples", "benchmarks", "fixtures", "vendored", "generated"),
-                "docs": ("docs", "config"),
-            }
-            for c in groups.get(cls, (cls,)):
-                priors[c] = value
+        if key.endswith("_prior") and key[: -len("_prior")] in _GROUPS:
+            for cls in _GROUPS[key[: -len("_prior")]]:
+                priors[cls] = value
         else:
             plain[key] = value
     return dataclasses.replace(base, priors=priors, **plain)
@@ -106,48 +170,24 @@ def with_values(base: RankingConfig, values: dict[str, Any]) -> RankingConfig:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", choices=("functions", "files"), default="functions")
     ap.add_argument("--model", default="static")
-    ap.add_argument("--scope", choices=("functions", "all"), default="functions")
-    ap.add_argument(
-        "--grid", nargs="*", default=[], help="FIELD=v1,v2 ... (tests_prior, aux_prior, docs_prior too)"
-    )
+    ap.add_argument("--scope", choices=("functions", "all"), default="functions", help="set functions only")
+    ap.add_argument("--grid", nargs="*", default=[], help="KEY=v1,v2 ...")
     args = ap.parse_args(argv)
-    queries = read_jsonl(SET_DIR / "queries.jsonl")
-    index_dir = INDEX_ROOT / f"mixed-{args.model}"
-    settings = load_settings(
-        SET_DIR / "corpus",
-        overrides={
-            "index_dir": str(index_dir),
-            "model": args.model,
-            "cache_dir": str(INDEX_ROOT / "embedding-cache"),
-        },
-    )[0]
-    filters = SearchFilters(kinds=("function", "method")) if args.scope == "functions" else SearchFilters()
     t0 = time.monotonic()
-    with Engine.open(SET_DIR / "corpus", settings, write=False) as engine:
-        if not engine.has_index:
-            print(f"no index at {index_dir}: run evaluate.py --model {args.model} first", file=sys.stderr)
-            return 2
-        cached = [
-            (
-                q,
-                (
-                    engine._fused(q["query"], 50, filters, "dense"),
-                    engine._fused(q["query"], 50, filters, "lexical"),
-                ),
-            )
-            for q in queries
-        ]
-    print(f"candidates of {len(queries)} queries in {time.monotonic() - t0:.0f} s", file=sys.stderr)
-    dev = [c for c in cached if c[0]["half"] == "dev"]
-    test = [c for c in cached if c[0]["half"] == "test"]
+    cases, settings = (
+        file_cases(args.model) if args.set == "files" else function_cases(args.model, args.scope)
+    )
+    print(f"candidates of {len(cases)} queries in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    dev = [c for c in cases if c.half == "dev"]
+    test = [c for c in cases if c.half == "test"]
     base = settings.ranking_config()
-    off = dataclasses.replace(base, enabled=False)
-    print("| config | dev MRR@10 | dev R@10 | test MRR@10 | test R@10 |\n| --- | ---: | ---: | ---: | ---: |")
-    for label, cfg in (("off (fused order)", off), ("default", base)):
-        dm, dr = metrics(ranks_for(cfg, dev))
-        tm, tr = metrics(ranks_for(cfg, test))
-        print(f"| {label} | {dm:.3f} | {dr:.3f} | {tm:.3f} | {tr:.3f} |")
+    w0, f0 = settings.dense_weight, settings.fusion
+    metric = "NDCG@10" if args.set == "files" else "MRR@10"
+    print(f"| config | dev {metric} | test {metric} |\n| --- | ---: | ---: |")
+    for label, cfg in (("off (fused order)", dataclasses.replace(base, enabled=False)), ("defaults", base)):
+        print(f"| {label} | {mean(cfg, dev, w0, f0):.3f} | {mean(cfg, test, w0, f0):.3f} |")
     grid = parse_grid(args.grid)
     if not grid:
         return 0
@@ -155,15 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     for combo in itertools.product(*grid.values()):
         values = dict(zip(grid, combo, strict=True))
         cfg = with_values(base, values)
-        w, fu = float(values.get("dense_weight", 0.5)), str(values.get("fusion", "score"))
-        dm, dr = metrics(ranks_for(cfg, dev, w, fu))
-        results.append((dm, dr, values, cfg))
-        print(f"| {values} | {dm:.3f} | {dr:.3f} | | |")
-    results.sort(key=lambda t: -t[0])
-    dm, dr, values, cfg = results[0]
-    w, fu = float(values.get("dense_weight", 0.5)), str(values.get("fusion", "score"))
-    tm, tr = metrics(ranks_for(cfg, test, w, fu))
-    print(f"| best on dev: {values} | {dm:.3f} | {dr:.3f} | {tm:.3f} | {tr:.3f} |")
+        w, fu = float(values.get("dense_weight", w0)), str(values.get("fusion", f0))
+        d = mean(cfg, dev, w, fu)
+        results.append((d, values, cfg, w, fu))
+        print(f"| {values} | {d:.3f} | |")
+    d, values, cfg, w, fu = max(results, key=lambda t: t[0])
+    print(f"| best on dev: {values} | {d:.3f} | {mean(cfg, test, w, fu):.3f} |")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from codesearch.errors import ParseError
 from codesearch.models import CodeUnit, ParsedFile
 from codesearch.parsing import _treesitter
@@ -26,12 +28,24 @@ def parse_file(path: str, source: bytes, language: str, *, max_file_tokens: int 
     """
     if language != TEXT and language not in SPECS:
         raise ParseError(f"{path}: no parser for language {language!r}")
+    language = header_language(path, source, language)
     try:
         return _parse(path, source, language, max_file_tokens)
     except ParseError:
         raise
     except Exception as exc:  # a grammar or a rule failed on odd input: report, don't crash
         raise ParseError(f"{path}: could not parse as {language}: {exc!r}") from exc
+
+
+#: What only C++ headers have: classes, namespaces, templates, access labels, `::` scopes.
+_CPP_HEADER = re.compile(rb"^\s*(?:class|namespace|template\s*<|public:|private:|protected:)|\w::\w", re.M)
+
+
+def header_language(path: str, source: bytes, language: str) -> str:
+    """A `.h` file is C by its name; one with C++ in it is parsed as C++ (its classes become units)."""
+    if language == "c" and path.endswith(".h") and "cpp" in SPECS and _CPP_HEADER.search(source[:65536]):
+        return "cpp"
+    return language
 
 
 def _parse(path: str, source: bytes, language: str, max_file_tokens: int) -> ParsedFile:

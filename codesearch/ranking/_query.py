@@ -33,12 +33,22 @@ _WORD = re.compile(r"[a-z][a-z0-9+#]*")
 
 #: Words that ask for a kind of path the priors otherwise push down.
 _ASKS = {
-    "tests": frozenset("test tests testing spec specs unittest unittests pytest fixture fixtures".split()),
+    "tests": frozenset(
+        "test tests tested testing spec specs unittest unittests pytest fixture fixtures".split()
+    ),
     "docs": frozenset("doc docs documentation readme guide tutorial changelog manual".split()),
     "examples": frozenset("example examples sample samples demo demos".split()),
     "benchmarks": frozenset("benchmark benchmarks bench benches perf".split()),
     "config": frozenset("ci workflow workflows dockerfile github".split()),
 }
+
+#: A query asks for tests when it is about them, not when it mentions them in passing.
+_ASKS_TESTS = re.compile(
+    r"^\W*(?:unit |integration |end.to.end |e2e )?(?:tests?|specs?|testing)\b"
+    r"|\b(?:tests?|specs?|test cases?|test suite)\s+(?:for|of|on|covering|that|which|checking|exercising)\b"
+    r"|\b(?:tested|unit tests?|test fixtures?|fixtures?|mocks?)\b",
+    re.I,
+)
 
 #: Query words that name a language (as people type them).
 _LANGUAGE_WORDS = {
@@ -89,18 +99,20 @@ def analyse(query: str) -> QueryInfo:
     else:
         names = tuple(dict.fromkeys(_EMBEDDED_SYMBOL.findall(text)))
     raw_words = set(_WORD.findall(text.lower()))
-    asks = frozenset(kind for kind, words in _ASKS.items() if raw_words & words)
+    asks = {kind for kind, words in _ASKS.items() if raw_words & words}
+    if "tests" in asks and not _ASKS_TESTS.search(text):
+        asks.discard("tests")  # "a shell that lets tests capture output" is about the shell
     languages = {_LANGUAGE_WORDS[w] for w in raw_words | set(text.lower().split()) if w in _LANGUAGE_WORDS}
     if _GO_LANGUAGE.search(text):
         languages.add("go")
     if symbol:
         # A symbol query names no language and asks for no kind of path.
-        asks, languages = frozenset(), set()
+        asks, languages = set(), set()
     return QueryInfo(
         text=text,
         symbol=symbol,
         names=names,
         words=frozenset(tokens(text)),
-        asks=asks,
+        asks=frozenset(asks),
         languages=frozenset(languages),
     )
