@@ -9,7 +9,7 @@ shipped defaults and for the best of the grid.
     python benchmarks/quality/evaluate.py --model static --modes hybrid        # function set index
     python benchmarks/quality/files/evaluate.py --model static                 # file set indexes
     python benchmarks/quality/tune_ranking.py --set functions --model static
-    python benchmarks/quality/tune_ranking.py --set files --model static --grid path_boost=0,0.3,0.6 dense_weight=0.3,0.5
+    python benchmarks/quality/tune_ranking.py --set files --grid path_boost=0,0.6 dense_weight=0.3,0.5
 
 Grid keys: any `RankingConfig` field (codesearch/ranking/_score.py), `dense_weight`,
 `fusion`, and `tests_prior`, `docs_prior` (docs and config), `aux_prior`
