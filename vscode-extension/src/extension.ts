@@ -38,6 +38,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('codesearch.findCode', (query?: unknown) => {
       findCode(server, log, typeof query === 'string' ? query : '');
     }),
+    vscode.commands.registerCommand('codesearch.findFiles', (query?: unknown) => {
+      findCode(server, log, typeof query === 'string' ? query : '', true);
+    }),
     vscode.commands.registerCommand('codesearch.reindexWorkspace', async () => {
       await server.reindex().then((started) => {
         log.info(started ? 're-index started' : 're-index not started: one is already running');

@@ -30,6 +30,8 @@ export interface SearchParams {
   query: string;
   k?: number;
   filters?: SearchFilters;
+  /** Rank files (each with its best units) instead of units: the answer is a FilesResponse. */
+  files?: boolean;
 }
 
 export interface SearchResult {
@@ -50,6 +52,22 @@ export interface SearchResponse {
   /** True while indexing has not finished: results may be missing files. */
   partial: boolean;
   /** E.g. the embedding server is down and results are lexical only. */
+  warning?: string;
+}
+
+/** A file of a `files: true` search: its path, score and best units (at most 3, best first). */
+export interface FileResult {
+  uri: string;
+  /** Path relative to its workspace folder. */
+  path: string;
+  language: string;
+  score: number;
+  hits: SearchResult[];
+}
+
+export interface FilesResponse {
+  files: FileResult[];
+  partial: boolean;
   warning?: string;
 }
 

@@ -1,10 +1,11 @@
 /**
- * "Codesearch: Find Code That…": a QuickPick whose items come from `codesearch/search`.
+ * "Codesearch: Find Code That…": a QuickPick whose items come from `codesearch/search`; a
+ * button (and "Codesearch: Find Files That…") switches it to the file-level ranking.
  */
 
 import * as vscode from 'vscode';
-import type { SearchResponse, SearchResult } from './protocol';
-import { pickTitle, toItem, type ResultItem } from './results';
+import type { FilesResponse, SearchResponse, SearchResult } from './protocol';
+import { pickTitle, responseItems, type ResultItem } from './results';
 import { SearchSession } from './search-session';
 import type { CodesearchServer } from './server';
 
@@ -79,19 +80,36 @@ function keepServerOrder(pick: vscode.QuickPick<PickItem>): void {
   }
 }
 
-function itemsFor(response: SearchResponse): PickItem[] {
+function itemsFor(response: SearchResponse | FilesResponse): PickItem[] {
+  const results: ResultItem[] = responseItems(response);
   const items: PickItem[] = [];
-  if (response.results.length === 0) {
+  if (results.length === 0) {
     items.push({ label: '$(info) No results', alwaysShow: true, description: 'try other words' });
   }
-  items.push(...response.results.map((r): ResultItem => toItem(r)));
+  items.push(...results);
   return items;
 }
 
-/** Shows the Find Code QuickPick until the user picks a result or dismisses it. */
-export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel, initialQuery = ''): void {
+/** The title-bar button that switches between units and files. */
+function modeButton(files: boolean): vscode.QuickInputButton {
+  return files
+    ? { iconPath: new vscode.ThemeIcon('symbol-method'), tooltip: 'Show functions and classes instead of files' }
+    : { iconPath: new vscode.ThemeIcon('files'), tooltip: 'Show files instead of functions and classes' };
+}
+
+/**
+ * Shows the Find Code QuickPick until the user picks a result or dismisses it; `files` starts
+ * it on the file-level ranking (a file opens at its best unit).
+ */
+export function findCode(
+  server: CodesearchServer,
+  log: vscode.LogOutputChannel,
+  initialQuery = '',
+  files = false,
+): void {
   const pick = vscode.window.createQuickPick<PickItem>();
-  pick.title = pickTitle(undefined);
+  pick.title = pickTitle(undefined, files);
+  pick.buttons = [modeButton(files)];
   pick.placeholder = 'Describe what the code does, e.g. "retry a failed upload with backoff"';
   // Results are semantic: VS Code must neither hide nor re-rank them by its own fuzzy match.
   pick.matchOnDescription = false;
@@ -110,26 +128,29 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
   let accepted = false;
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const session = new SearchSession<SearchResponse>({
+  const session = new SearchSession<SearchResponse | FilesResponse>({
     delayMs: DEBOUNCE_MS,
     newCancellable: () => new vscode.CancellationTokenSource(),
-    search: (query, signal) => server.search({ query }, (signal as vscode.CancellationTokenSource).token),
+    search: (query, signal) => {
+      const token = (signal as vscode.CancellationTokenSource).token;
+      return files ? server.searchFiles({ query }, token) : server.search({ query }, token);
+    },
     onBusy: (busy) => {
       pick.busy = busy;
     },
     onEmpty: () => {
       pick.items = [];
-      pick.title = pickTitle(undefined);
+      pick.title = pickTitle(undefined, files);
     },
     onResult: (query, response, elapsedMs) => {
-      log.debug(`search ${JSON.stringify(query)}: ${response.results.length} results in ${elapsedMs} ms` +
-        (response.partial ? ' (partial)' : ''));
+      const count = 'files' in response ? `${response.files.length} files` : `${response.results.length} results`;
+      log.debug(`search ${JSON.stringify(query)}: ${count} in ${elapsedMs} ms` + (response.partial ? ' (partial)' : ''));
       const sameQuery = query === shownQuery;
       const activeKey = sameQuery && userMoved ? resultKey(pick.activeItems[0]?.result) : undefined;
       userMoved = activeKey !== undefined;
       shownQuery = query;
       lastPartial = response.partial;
-      pick.title = pickTitle(response);
+      pick.title = pickTitle(response, files);
       // A refresh of the same query (partial index) keeps the user's place in the list.
       pick.keepScrollPosition = sameQuery;
       const items = itemsFor(response);
@@ -161,6 +182,14 @@ export function findCode(server: CodesearchServer, log: vscode.LogOutputChannel,
   });
 
   pick.onDidChangeValue((value) => session.update(value));
+  pick.onDidTriggerButton(() => {
+    files = !files;
+    pick.buttons = [modeButton(files)];
+    pick.title = pickTitle(undefined, files);
+    shownQuery = undefined; // the other list: neither scroll position nor active item carry over
+    userMoved = false;
+    session.refresh(pick.value);
+  });
   pick.onDidChangeActive((active) => {
     const result = active[0]?.result;
     if (result === undefined || accepted) {

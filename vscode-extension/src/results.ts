@@ -2,7 +2,7 @@
  * Search results -> what the Find Code QuickPick shows. Pure: no `vscode` import.
  */
 
-import type { SearchResponse, SearchResult } from './protocol';
+import type { FileResult, FilesResponse, SearchResponse, SearchResult } from './protocol';
 
 /** The fields of a vscode.QuickPickItem this module decides. */
 export interface ResultItem {
@@ -43,6 +43,40 @@ export function toItem(result: SearchResult): ResultItem {
   };
 }
 
+/**
+ * A file of the file-level ranking: label = path, description = its best unit and line,
+ * detail = that unit's snippet. Its `result` is the best unit, so opening the item lands there.
+ */
+export function toFileItem(file: FileResult): ResultItem {
+  const best: SearchResult = file.hits[0] ?? {
+    uri: file.uri,
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    symbol: '',
+    kind: 'file',
+    language: file.language,
+    score: file.score,
+    snippet: '',
+    path: file.path,
+  };
+  const parts = best.symbol.trim() !== '' && best.symbol !== file.path ? [best.symbol] : [];
+  parts.push(`line ${best.range.start.line + 1}`);
+  if (file.hits.length > 1) {
+    parts.push(`+${file.hits.length - 1} more`);
+  }
+  return {
+    label: file.path,
+    description: parts.join(' · '),
+    detail: snippetLine(best.snippet),
+    alwaysShow: true,
+    result: best,
+  };
+}
+
+/** The items of either kind of answer, in the server's order. */
+export function responseItems(response: SearchResponse | FilesResponse): ResultItem[] {
+  return 'files' in response ? response.files.map(toFileItem) : response.results.map(toItem);
+}
+
 export const PARTIAL_HINT = 'still indexing: results partial';
 
 /** Lines shown above the results (as a separator) for a response, empty when there is nothing to say. */
@@ -57,9 +91,9 @@ export function responseNotes(response: Pick<SearchResponse, 'partial' | 'warnin
   return notes;
 }
 
-/** The QuickPick title for a response: the command name, plus any notes. */
-export function pickTitle(response: Pick<SearchResponse, 'partial' | 'warning'> | undefined): string {
-  const base = 'Codesearch: Find Code That…';
+/** The QuickPick title for a response: the command name (files or code), plus any notes. */
+export function pickTitle(response: Pick<SearchResponse, 'partial' | 'warning'> | undefined, files = false): string {
+  const base = files ? 'Codesearch: Find Files That…' : 'Codesearch: Find Code That…';
   const notes = response === undefined ? [] : responseNotes(response);
   return notes.length === 0 ? base : `${base} (${notes.join('; ')})`;
 }

@@ -17,6 +17,7 @@ import {
   SERVER_REINDEX_COMMAND,
   STATUS_NOTIFICATION,
   STATUS_REQUEST,
+  type FilesResponse,
   type SearchParams,
   type SearchResponse,
   type StatusReport,
@@ -88,6 +89,15 @@ export class CodesearchServer implements vscode.Disposable {
       throw new Error(this.notRunningMessage());
     }
     return client.sendRequest<SearchResponse>(SEARCH_REQUEST, params, token);
+  }
+
+  /** The file-level ranking: each file with its best units. */
+  async searchFiles(params: SearchParams, token: vscode.CancellationToken): Promise<FilesResponse> {
+    const client = await this.ready();
+    if (client === undefined) {
+      throw new Error(this.notRunningMessage());
+    }
+    return client.sendRequest<FilesResponse>(SEARCH_REQUEST, { ...params, files: true }, token);
   }
 
   /** Asks the server to re-index one folder, or every folder when `folderUri` is undefined. */
