@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import pathspec
 
 from codesearch.models import SkippedFile
 from codesearch.parsing import TEXT, language_for_path
+from codesearch.safefs import read_limited, read_problem
 
 SKIP_DIRS = frozenset(
     """.git .hg .svn .codesearch node_modules bower_components jspm_packages vendor third_party
@@ -118,11 +119,30 @@ class Discovery:
 
 def read_ignore_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
     """The patterns of one ignore file, or None when it is missing, unreadable or empty."""
+    spec, _problem = read_ignore_file(path)
+    return spec
+
+
+#: Largest ignore file read; a bigger one is not an ignore file (or is /dev/zero behind a link).
+MAX_IGNORE_BYTES = 1 << 20
+
+
+def read_ignore_file(path: Path) -> tuple[pathspec.GitIgnoreSpec | None, str | None]:
+    """The patterns of one ignore file (None when missing or empty), and why it could not be
+    read, if it could not. Read like a source: no link followed, no FIFO waited on, bounded."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+        data = read_limited(path, MAX_IGNORE_BYTES)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, read_problem(exc)
+    if len(data) > MAX_IGNORE_BYTES:
+        return None, f"larger than {MAX_IGNORE_BYTES} bytes"
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    try:
+        return (pathspec.GitIgnoreSpec.from_lines(lines) if lines else None), None
+    except (ValueError, TypeError) as exc:  # pathspec refuses some malformed patterns
+        return None, f"invalid pattern ({exc})"
 
 
 def ignore_verdict(stack: Sequence[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
@@ -149,15 +169,19 @@ class _IgnoreRules:
             base.append(pathspec.GitIgnoreSpec.from_lines(extra))
         self._specs.extend(("", s) for s in base)
 
-    def push_dir(self, rel_dir: str, abs_dir: Path) -> int:
-        """Load the ignore files of a directory; returns how many specs to pop later."""
+    def push_dir(self, rel_dir: str, abs_dir: Path) -> tuple[int, str | None]:
+        """Load the ignore files of a directory; returns how many specs to pop later, and the
+        problem with an ignore file that exists but could not be read (its rules are unknown)."""
         added = 0
         for name in (".gitignore", ".codesearchignore"):
-            spec = read_ignore_spec(abs_dir / name) if (abs_dir / name).is_file() else None
+            spec, problem = read_ignore_file(abs_dir / name)
+            if problem is not None:
+                self.pop(added)
+                return 0, f"{name} {problem}"
             if spec:
                 self._specs.append((rel_dir, spec))
                 added += 1
-        return added
+        return added, None
 
     def pop(self, count: int) -> None:
         """Forget the specs of a directory left behind."""
@@ -254,48 +278,69 @@ def discover(
             return True
         return is_dir and rel in parents
 
-    def walk(abs_dir: Path, rel_dir: str) -> None:
-        pushed = rules.push_dir(rel_dir, abs_dir)
-        try:
-            try:
-                entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
-            except OSError as exc:
-                result.skipped.append(SkippedFile(rel_dir or ".", f"unreadable directory: {exc.strerror}"))
-                return
-            for entry in entries:
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-                if targets is not None and not wanted(rel, entry.is_dir(follow_symlinks=False)):
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue  # vanished while walking
-                if stat.S_ISLNK(st.st_mode):
-                    if not rules.ignored(rel, is_dir=False):
-                        result.skipped.append(SkippedFile(rel, _link_reason(root, Path(entry.path))))
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
-                        continue
-                    if not rules.ignored(rel, is_dir=True):
-                        walk(Path(entry.path), rel)
-                    continue
-                if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, is_dir=False):
-                    continue
-                reason = skip_reason_for_name(rel, include_secrets)
-                if reason is None and st.st_size > max_file_bytes:
-                    reason = f"larger than {max_file_bytes} bytes"
-                language = language_for_path(rel) if reason is None else None
-                if reason is None and language is None:
-                    language, reason = sniff_language(Path(entry.path))
-                if reason is not None or language is None:
-                    result.skipped.append(SkippedFile(rel, reason or "not a source or text file"))
-                    continue
-                result.files.append(FileEntry(rel, Path(entry.path), st.st_size, st.st_mtime_ns, language))
-        finally:
-            rules.pop(pushed)
+    # Iterative (a tree 1,000 directories deep is no RecursionError): a stack of directories
+    # being listed, each with its remaining entries and the ignore specs it pushed.
+    stack: list[tuple[str, int, Iterator[os.DirEntry[str]]]] = []
 
-    walk(root, "")
+    def enter(abs_dir: Path, rel_dir: str) -> None:
+        pushed, problem = rules.push_dir(rel_dir, abs_dir)
+        if problem is not None:
+            # Files its rules exclude must not be indexed by accident: leave the directory out.
+            result.skipped.append(
+                SkippedFile(rel_dir or ".", f"ignore rules could not be read ({problem}); directory skipped")
+            )
+            return
+        try:
+            entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
+        except OSError as exc:
+            rules.pop(pushed)
+            result.skipped.append(SkippedFile(rel_dir or ".", f"unreadable directory: {exc.strerror}"))
+            return
+        stack.append((rel_dir, pushed, iter(entries)))
+
+    enter(root, "")
+    while stack:
+        rel_dir, pushed, entries = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            rules.pop(pushed)
+            continue
+        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            result.skipped.append(SkippedFile(shown, "file name is not valid UTF-8"))
+            continue
+        try:
+            if targets is not None and not wanted(rel, entry.is_dir(follow_symlinks=False)):
+                continue
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # vanished while walking
+        if stat.S_ISLNK(st.st_mode):
+            if not rules.ignored(rel, is_dir=False):
+                result.skipped.append(SkippedFile(rel, _link_reason(root, Path(entry.path))))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
+                continue
+            if not rules.ignored(rel, is_dir=True):
+                enter(Path(entry.path), rel)
+            continue
+        if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, is_dir=False):
+            continue
+        reason = skip_reason_for_name(rel, include_secrets)
+        if reason is None and st.st_size > max_file_bytes:
+            reason = f"larger than {max_file_bytes} bytes"
+        language = language_for_path(rel) if reason is None else None
+        if reason is None and language is None:
+            language, reason = sniff_language(Path(entry.path))
+        if reason is not None or language is None:
+            result.skipped.append(SkippedFile(rel, reason or "not a source or text file"))
+            continue
+        result.files.append(FileEntry(rel, Path(entry.path), st.st_size, st.st_mtime_ns, language))
     return result
 
 
@@ -316,10 +361,9 @@ def sniff_language(path: Path) -> tuple[str | None, str | None]:
     a script's `#!` line names a grammar, any other text is "text";
     (None, reason) for a binary or unreadable file."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
+        head = read_limited(path, _SNIFF_BYTES)[:_SNIFF_BYTES]
     except OSError as exc:
-        return None, f"unreadable: {exc.strerror}"
+        return None, read_problem(exc)
     if b"\0" in head:
         return None, "binary"
     return _shebang_language(head) or TEXT, None

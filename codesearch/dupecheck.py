@@ -15,6 +15,7 @@ from codesearch.engine import Engine
 from codesearch.errors import ConfigError
 from codesearch.gitstage import ChangedFile, branch_changes, staged_changes
 from codesearch.indexer import ProgressCallback
+from codesearch.safefs import read_limited
 from codesearch.suppress import load_suppressions, write_baseline
 
 SCOPES = ("staged", "branch", "repository")
@@ -82,7 +83,9 @@ def check_files(engine: Engine, paths: list[str]) -> DuplicateReport:
     changes = []
     for rel in paths:
         try:
-            changes.append(ChangedFile(rel, (root / rel).read_bytes(), None))
+            data = read_limited(root / rel, engine.settings.max_file_bytes)
+            if len(data) <= engine.settings.max_file_bytes:
+                changes.append(ChangedFile(rel, data, None))
         except OSError:
             continue  # gone since it was saved: nothing to check
     report = engine.find_duplicates(changes)

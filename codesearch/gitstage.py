@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from codesearch.errors import GitError
+from codesearch.safefs import read_limited
 
 #: git's empty tree: what HEAD is before the first commit.
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+#: Largest working-tree file read for a duplicate check of a change.
+MAX_CHANGED_BYTES = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,10 @@ def branch_changes(root: Path, rev: str) -> list[ChangedFile]:
     out: list[ChangedFile] = []
     for (status, path), before in zip(changes, old, strict=True):
         try:
-            now: bytes | None = (root / path).read_bytes() if status != "D" else None
+            # Never through a link (a branch may add one to /dev/zero), never a FIFO.
+            now: bytes | None = read_limited(root / path, MAX_CHANGED_BYTES) if status != "D" else None
+            if now is not None and len(now) > MAX_CHANGED_BYTES:
+                now = None
         except OSError:
             now = None
         out.append(ChangedFile(path, now, before))

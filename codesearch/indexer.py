@@ -25,6 +25,7 @@ from codesearch.lexical import document_vector
 from codesearch.models import CodeUnit, IndexReport, SkippedFile
 from codesearch.parsing import parse_file
 from codesearch.representation import lexical_text, plan_units
+from codesearch.safefs import read_limited, read_problem
 from codesearch.state import FileRecord, FingerprintRecord, IndexState
 from codesearch.store.base import StoredPoint, VectorStore
 
@@ -99,11 +100,12 @@ def read_source(entry: FileEntry, max_file_bytes: int) -> tuple[bytes | None, st
     """A discovered file's bytes, or None and why it is passed over (gone, unreadable,
     grown too large, binary, minified or generated)."""
     try:
-        data = entry.abspath.read_bytes()
+        # No link followed, no FIFO waited on, no more read than the limit allows (/dev/zero).
+        data = read_limited(entry.abspath, max_file_bytes)
     except FileNotFoundError:
         return None, "vanished while reading"
     except OSError as exc:
-        return None, f"unreadable: {exc.strerror}"
+        return None, read_problem(exc)
     if len(data) > max_file_bytes:
         return None, f"larger than {max_file_bytes} bytes"
     reason = skip_reason_for_content(data, entry.language)
@@ -350,7 +352,7 @@ class Indexer:
             rows: list[FingerprintRecord] = []
             for rec in chunk:
                 try:
-                    data = (self.root / rec.path).read_bytes()
+                    data = read_limited(self.root / rec.path, self._max_file_bytes)
                 except OSError:
                     continue
                 if hashlib.sha256(data).hexdigest() != rec.content_hash:

@@ -193,3 +193,38 @@ def set_aside(path: Path) -> Path:
             extra.rename(Path(f"{aside}{suffix}"))
     path.rename(aside)
     return aside
+
+
+class NotRegularFileError(OSError):
+    """A path that was to be read is a FIFO, socket, device or directory."""
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """At most `limit + 1` bytes of the regular file at `path` (one more than allowed tells the
+    caller it is too large). Never follows a link (OSError ELOOP), never blocks on a FIFO and
+    never reads a device (NotRegularFileError)."""
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(errno.EINVAL, f"not a regular file ({_kind(mode)})")
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_problem(exc: OSError) -> str:
+    """Why a file could not be read, in a few words."""
+    if isinstance(exc, NotRegularFileError):
+        return exc.strerror or "not a regular file"
+    if exc.errno == errno.ELOOP:
+        return "is a symlink"
+    return f"unreadable: {exc.strerror or exc}"

@@ -426,3 +426,95 @@ def test_corrupt_shared_cache_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["embedded"] > 0
     assert list(cache.parent.glob("embeddings.sqlite.damaged-*"))
     assert cs("index", str(other), "-q").returncode == 0
+
+
+# -- 10-14. bad names, unreadable or special files and ignore files, deep trees -----------------
+
+
+def _skipped(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    assert done.returncode == 0, done.stderr
+    return {s["path"]: s["reason"] for s in json.loads(done.stdout)["skipped_files"]}
+
+
+def test_invalid_utf8_file_name_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    with open(os.path.join(os.fsencode(root / "src"), b"bad\xff.py"), "wb") as handle:
+        handle.write(b"def hidden():\n    return 1\n")
+    skipped = _skipped(cs("index", str(root), "--json"))
+    assert skipped["src/bad\\xff.py"] == "file name is not valid UTF-8"
+    assert _status(root)["files"] == 1
+    plan = cs("index", str(root), "--dry-run", "--json")
+    assert plan.returncode == 0 and json.loads(plan.stdout)["file_count"] == 1, plan.stderr
+
+
+@pytest.mark.skipif(os.getuid() == 0, reason="root reads mode-000 directories and files")
+def test_unreadable_directory_and_ignore_file_are_skipped(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    (root / "locked").mkdir()
+    (root / "locked" / "a.py").write_text("def a():\n    pass\n")
+    (root / "guarded").mkdir()
+    (root / "guarded" / "secret.py").write_text("TOKEN = 'x'\n")
+    (root / "guarded" / ".gitignore").write_text("secret.py\n")
+    (root / "guarded" / ".gitignore").chmod(0)
+    (root / "locked").chmod(0)
+    try:
+        skipped = _skipped(cs("index", str(root), "--json"))
+    finally:
+        (root / "locked").chmod(0o755)
+    assert skipped["locked"].startswith("unreadable directory")
+    assert "ignore rules could not be read" in skipped["guarded"]
+    assert _status(root)["files"] == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_special_ignore_file_does_not_stall_and_skips_its_directory(tmp_path: Path, kind: str) -> None:
+    root = small_repo(tmp_path / "repo")
+    (root / "sub").mkdir()
+    (root / "sub" / "x.py").write_text("def x():\n    pass\n")
+    if kind == "fifo":
+        os.mkfifo(root / "sub" / ".gitignore")
+    else:
+        (root / "sub" / ".gitignore").symlink_to("/dev/zero")
+    skipped = _skipped(cs("index", str(root), "--json", timeout=120))
+    assert "ignore rules could not be read" in skipped["sub"]
+    assert _status(root)["files"] == 1
+
+
+_SWAP = r"""
+import os, sys
+from pathlib import Path
+from codesearch.discover import discover
+from codesearch.indexer import read_source
+root, kind = Path(sys.argv[1]), sys.argv[2]
+[entry] = [e for e in discover(root).files if e.path == "src/app.py"]
+entry.abspath.unlink()
+if kind == "fifo":
+    os.mkfifo(entry.abspath)
+else:
+    entry.abspath.symlink_to("/dev/zero")
+data, reason = read_source(entry, 1 << 20)
+print(data, reason)
+"""
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_file_swapped_after_discovery_is_not_read(tmp_path: Path, kind: str) -> None:
+    root = small_repo(tmp_path / "repo")
+    done = subprocess.run(
+        [sys.executable, "-c", _SWAP, str(root), kind], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "None not a regular file (a FIFO)" if kind == "fifo" else "None is a symlink"
+    )
+
+
+def test_very_deep_tree_is_walked(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    deep = root
+    for _ in range(1100):
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "deep.py").write_text("def deepest_function():\n    return 1\n")
+    _skipped(cs("index", str(root), "--json"))
+    assert _status(root)["files"] == 2
