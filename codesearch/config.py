@@ -12,6 +12,7 @@ the user file is `codesearch/config.toml` in the platform's config directory
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -250,6 +251,35 @@ class Settings:
         return Path(platformdirs.user_cache_dir("codesearch"))
 
 
+#: The documented range of each numeric option (low, high; None = unbounded), checked once here.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "dimensions": (0, None),
+    "context_length": (16, None),
+    "concurrency": (1, 256),
+    "batch_tokens": (1, None),
+    "timeout": (0.1, None),
+    "serve_port": (1, 65535),
+    "serve_mem_fraction": (0.01, 1.0),
+    "threads": (0, 1024),
+    "qdrant_timeout": (0.1, None),
+    "qdrant_retries": (0, 100),
+    "qdrant_shards": (0, None),
+    "qdrant_replicas": (0, None),
+    "qdrant_write_consistency": (0, None),
+    "max_file_bytes": (1, None),
+    "max_file_tokens": (256, None),
+    "k": (1, 1000),
+    "dense_weight": (0.0, 1.0),
+    "rrf_k": (1, None),
+    "batch_units": (1, None),
+    "hnsw_threshold": (0, None),
+    "dupes_min_tokens": (0, None),
+    "dupes_min_jaccard": (0.0, 1.0),
+    "dupes_threshold": (0.0, 1.0),
+    "mcp_snippet_chars": (0, None),
+}
+
+
 def option_names() -> list[str]:
     """All option names, in declaration order."""
     return [f.name for f in fields(Settings)]
@@ -287,6 +317,22 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             value = str(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"option {name!r} from {source}: {raw!r} is not a valid {kind}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"option {name!r} from {source}: {raw!r} is not a finite number")
+    bounds = RANGES.get(name)
+    if bounds is not None:
+        low, high = bounds
+        if (low is not None and value < low) or (high is not None and value > high):
+            where = (
+                f"between {low} and {high}"
+                if low is not None and high is not None
+                else f"at least {low}"
+                if low is not None
+                else f"at most {high}"
+            )
+            raise ConfigError(
+                f"option {name!r} from {source}: {value!r} is out of range; use a value {where}"
+            )
     choices = f.metadata.get("choices") or ()
     if choices and value not in choices:
         raise ConfigError(f"option {name!r} from {source}: {value!r} is not one of {', '.join(choices)}")

@@ -291,7 +291,8 @@ def discover(
             )
             return
         try:
-            entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
+            with os.scandir(abs_dir) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
             rules.pop(pushed)
             result.skipped.append(SkippedFile(rel_dir or ".", f"unreadable directory: {exc.strerror}"))

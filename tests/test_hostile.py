@@ -518,3 +518,26 @@ def test_very_deep_tree_is_walked(tmp_path: Path) -> None:
     (deep / "deep.py").write_text("def deepest_function():\n    return 1\n")
     _skipped(cs("index", str(root), "--json"))
     assert _status(root)["files"] == 2
+
+
+# -- 22. option values are range-checked once, in config ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("K", "-1"), ("DENSE_WEIGHT", "nan"), ("MAX_FILE_TOKENS", "0"), ("RRF_K", "-60"), ("DENSE_WEIGHT", "2")],
+)
+def test_out_of_range_options_are_one_line_errors(tmp_path: Path, option: str, value: str) -> None:
+    root = small_repo(tmp_path / "repo")
+    done = cs("index", str(root), "-q", env={f"CODESEARCH_{option}": value})
+    assert done.returncode == 3
+    assert f"CODESEARCH_{option}" in one_line_error(done)
+
+
+def test_index_dir_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    (tmp_path / "a-file").write_text("")
+    for option in ("INDEX_DIR", "CACHE_DIR"):
+        done = cs("index", str(root), "-q", env={f"CODESEARCH_{option}": str(tmp_path / "a-file")})
+        assert done.returncode == 3, done.stderr
+        assert "a-file" in one_line_error(done)
