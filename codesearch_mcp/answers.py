@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from codesearch import DuplicatePair, SearchHit
+from codesearch import DuplicatePair, FileHit, SearchHit
 
 from .sandbox import Sandbox
 
@@ -48,6 +48,30 @@ class SearchAnswer(BaseModel):
         description="True while the first indexing pass is still running: files not indexed yet are missing."
     )
     hits: list[Hit]
+    note: str = Field(
+        "", description="Anything the agent should know about this answer (progress, warnings)."
+    )
+
+
+class File(BaseModel):
+    """One file of the file-level ranking, with its best units."""
+
+    path: str = Field(description="File path relative to the served root (`root`).")
+    language: str
+    score: float = Field(
+        description="The file's units together, with saturation; comparable within one answer only."
+    )
+    hits: list[Hit] = Field(description="The file's best units (at most 3, best first), without code.")
+
+
+class FilesAnswer(BaseModel):
+    """The answer of search_files."""
+
+    root: str = Field(description="Absolute path of the served root; every `path` is relative to it.")
+    partial: bool = Field(
+        description="True while the first indexing pass is still running: files not indexed yet are missing."
+    )
+    files: list[File]
     note: str = Field(
         "", description="Anything the agent should know about this answer (progress, warnings)."
     )
@@ -186,6 +210,16 @@ def hits(found: Iterable[SearchHit], sandbox: Sandbox, budget: int) -> list[Hit]
     """Tool hits of library hits; a hit whose path does not resolve inside the root is left out."""
     snippets = Snippets(sandbox, budget)
     return [snippets.hit(h) for h in found if sandbox.contains(h.path)]
+
+
+def files(found: Iterable[FileHit], sandbox: Sandbox) -> list[File]:
+    """Tool files of library files, their units as locations without code; a file whose path does
+    not resolve inside the root is left out."""
+    return [
+        File(path=f.path, language=f.language, score=round(f.score, 4), hits=hits(f.hits, sandbox, 0))
+        for f in found
+        if sandbox.contains(f.path)
+    ]
 
 
 def duplicates(

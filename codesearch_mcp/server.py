@@ -1,4 +1,4 @@
-"""The MCP wiring: the four tools, their descriptions and schemas, and `main`.
+"""The MCP wiring: the five tools, their descriptions and schemas, and `main`.
 
 Each tool checks its arguments (the sandbox for paths), makes one call into the
 library through the served root, and returns a result model: the SDK publishes
@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -26,6 +26,7 @@ from codesearch import (
     CodesearchError,
     ConfigError,
     EmbeddingError,
+    Engine,
     IndexBusyError,
     IndexNotFoundError,
     SearchFilters,
@@ -37,6 +38,7 @@ from codesearch import (
 
 from . import __version__
 from .answers import (
+    FilesAnswer,
     Kind,
     Progress,
     ReindexAnswer,
@@ -44,6 +46,7 @@ from .answers import (
     SimilarAnswer,
     StatusAnswer,
     duplicates,
+    files,
     hits,
     read_lines,
 )
@@ -51,6 +54,8 @@ from .root import ServedRoot
 from .sandbox import Sandbox
 
 log = logging.getLogger("codesearch_mcp")
+
+T = TypeVar("T")
 
 #: The most results one call may ask for.
 MAX_K = 50
@@ -69,9 +74,20 @@ code fragment. It finds code that grep misses (other names, other words) and ran
 an exact string you already know, grep is enough.
 
 Restrict with `languages`, `paths` (globs relative to the repository root) and `kinds`; \
-`files_only` lists the best files without code. `partial: true` means the first indexing \
-pass is still running: files not yet indexed are missing, so search again later or check \
-index_status. The index follows file edits by itself within seconds."""
+`files_only` lists the best files (as search_files ranks them) without code. `partial: true` \
+means the first indexing pass is still running: files not yet indexed are missing, so search \
+again later or check index_status. The index follows file edits by itself within seconds."""
+
+SEARCH_FILES = """\
+Find the files of this repository that matter for a task, best first. Each file is ranked by \
+all its matching functions, methods and classes together, not by one lucky hit, and comes with \
+its best units (at most 3: symbol, kind and exact line range), without code.
+
+Use it to see where a feature or a concept lives before reading or changing code ("where is \
+authentication handled", "how configuration is loaded", a class or module name), then read the \
+files it names; use search_code for the code itself. Restrict with `languages`, `paths` (globs \
+relative to the repository root) and `kinds`, as in search_code. `partial: true` means the first \
+indexing pass is still running: files not yet indexed are missing."""
 
 FIND_SIMILAR_CODE = """\
 Find code similar to a given function or snippet: copies of it elsewhere in the repository \
@@ -100,8 +116,9 @@ Returns at once; index_status shows the progress."""
 INSTRUCTIONS = """\
 codesearch indexes the repository at {root} (functions, methods, classes, files) and keeps \
 the index current while files change. Prefer search_code over grep or reading many files \
-when looking for code by what it does; use find_similar_code before adding a helper or when \
-changing code that may have copies. Paths in answers are relative to {root}."""
+when looking for code by what it does, and search_files to find which files matter; use \
+find_similar_code before adding a helper or when changing code that may have copies. Paths \
+in answers are relative to {root}."""
 
 _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -155,15 +172,27 @@ class CodesearchMCP:
             )
         return f"still indexing ({self.root.message}): files not indexed yet are missing; search again later"
 
-    def _search(
-        self, query: str, k: int, filters: SearchFilters, partial: bool
-    ) -> tuple[list[SearchHit], bool]:
+    def _searched(self, work: Callable[[Engine], list[T]], partial: bool) -> tuple[list[T], bool]:
         try:
-            return self.root.call(lambda e: e.search(query, k, filters)), partial
+            return self.root.call(work), partial
         except IndexNotFoundError:  # the first pass has not written anything yet
             return [], True
         except CodesearchError as exc:
             raise self._error(exc) from None
+
+    def _search(
+        self, query: str, k: int, filters: SearchFilters, partial: bool
+    ) -> tuple[list[SearchHit], bool]:
+        return self._searched(lambda e: e.search(query, k, filters), partial)
+
+    def _filters(
+        self, languages: list[str] | None, paths: list[str] | None, kinds: list[Kind] | None
+    ) -> SearchFilters:
+        return SearchFilters(
+            languages=tuple(languages or ()),
+            paths=tuple(self.sandbox.glob(p) for p in paths or ()),
+            kinds=tuple(kinds or ()),
+        )
 
     # -- tools ------------------------------------------------------------------------
 
@@ -193,22 +222,46 @@ class CodesearchMCP:
     ) -> Annotated[CallToolResult, SearchAnswer]:
         if not query.strip():
             raise ToolError("the query is empty; describe the code to find")
-        filters = SearchFilters(
-            languages=tuple(languages or ()),
-            paths=tuple(self.sandbox.glob(p) for p in paths or ()),
-            kinds=tuple(kinds or ()),
-        )
+        filters = self._filters(languages, paths, kinds)
         partial = self.root.partial
-        found, partial = self._search(query, min(MAX_K * 3, k * 3) if files_only else k, filters, partial)
-        if files_only:
-            best: dict[str, SearchHit] = {}
-            for h in found:
-                best.setdefault(h.path, h)
-            found = list(best.values())[:k]
+        if files_only:  # each file's best unit, as search_files ranks the files
+            ranked, partial = self._searched(lambda e: e.search_files(query, k, filters), partial)
+            found = [f.hits[0] for f in ranked if f.hits]
+        else:
+            found, partial = self._search(query, k, filters, partial)
         answer = SearchAnswer(
             root=str(self.sandbox.root),
             partial=partial,
             hits=hits(found, self.sandbox, 0 if files_only else self.snippet_chars),
+            note=self._note(partial),
+        )
+        return _result(answer)
+
+    def search_files(
+        self,
+        query: Annotated[
+            str,
+            Field(description="What to find: what the code does in plain words, identifiers, or code."),
+        ],
+        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many files (default 10).")] = 10,
+        languages: Annotated[
+            list[str] | None,
+            Field(description="Only these languages (as in search_code); `text` for other files."),
+        ] = None,
+        paths: Annotated[
+            list[str] | None,
+            Field(description="Only files matching these globs, relative to the root: ['src/**', '*.ts']."),
+        ] = None,
+        kinds: Annotated[list[Kind] | None, Field(description="Only these kinds of unit.")] = None,
+    ) -> Annotated[CallToolResult, FilesAnswer]:
+        if not query.strip():
+            raise ToolError("the query is empty; describe the code to find")
+        filters = self._filters(languages, paths, kinds)
+        ranked, partial = self._searched(lambda e: e.search_files(query, k, filters), self.root.partial)
+        answer = FilesAnswer(
+            root=str(self.sandbox.root),
+            partial=partial,
+            files=files(ranked, self.sandbox),
             note=self._note(partial),
         )
         return _result(answer)
@@ -333,6 +386,9 @@ def create_server(root: Path, settings: Settings) -> tuple[MCPServer, Codesearch
         log_level="WARNING",
     )
     server.add_tool(tools.search_code, "search_code", "Search code by meaning", SEARCH_CODE, _READ_ONLY)
+    server.add_tool(
+        tools.search_files, "search_files", "Find the files that matter", SEARCH_FILES, _READ_ONLY
+    )
     server.add_tool(
         tools.find_similar_code,
         "find_similar_code",

@@ -28,7 +28,7 @@ from codesearch_mcp.answers import Kind, trim
 from codesearch_mcp.sandbox import Sandbox
 
 QUERY = "retry a failed upload with exponential backoff"
-TOOLS = {"search_code", "find_similar_code", "index_status", "reindex"}
+TOOLS = {"search_code", "search_files", "find_similar_code", "index_status", "reindex"}
 
 
 def server_env(home: Path, **options: str) -> dict[str, str]:
@@ -112,6 +112,9 @@ async def test_initialize_list_tools_and_search(tmp_path: Path) -> None:
             "files_only",
         }
         assert search.annotations is not None and search.annotations.read_only_hint is True
+        by_file = next(t for t in listed if t.name == "search_files")
+        assert set(by_file.input_schema["properties"]) == {"query", "k", "languages", "paths", "kinds"}
+        assert by_file.output_schema is not None and "files" in by_file.output_schema["properties"]
 
         status = await wait_ready(session)
         assert status["root"] == str(repo.resolve()) and status["owner"].startswith("this server")
@@ -142,6 +145,29 @@ async def test_initialize_list_tools_and_search(tmp_path: Path) -> None:
         paths = [h["path"] for h in files["hits"]]
         assert paths[0] == "src/net/upload.py" and len(paths) == len(set(paths))
         assert all(h["snippet"] == "" for h in files["hits"])
+
+        ranked = await call(session, "search_files", query=QUERY, k=3)
+        assert ranked["partial"] is False and ranked["root"] == str(repo.resolve())
+        assert 1 <= len(ranked["files"]) <= 3
+        assert [f["path"] for f in ranked["files"]] == paths[: len(ranked["files"])]  # files_only agrees
+        top_file = ranked["files"][0]
+        assert (top_file["path"], top_file["language"]) == ("src/net/upload.py", "python")
+        best = top_file["hits"][0]
+        assert (best["symbol"], best["start_line"], best["end_line"]) == (
+            "Uploader.upload_with_retry",
+            18,
+            27,
+        )
+        assert 1 <= len(top_file["hits"]) <= 3 and all(
+            h["path"] == "src/net/upload.py" for h in top_file["hits"]
+        )
+        assert all(h["snippet"] == "" for f in ranked["files"] for h in f["hits"])
+        scores = [f["score"] for f in ranked["files"]]
+        assert scores == sorted(scores, reverse=True)
+        go_files = await call(session, "search_files", query="parse a date", languages=["go"])
+        assert [f["path"] for f in go_files["files"]] == ["src/util/dates.go"]
+        assert "empty" in await refused(session, "search_files", query="  ")
+        assert "outside" in await refused(session, "search_files", query=QUERY, paths=["../**"])
 
         bad = await session.call_tool("search_code", {"query": QUERY, "k": 0})
         assert bad.is_error
