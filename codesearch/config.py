@@ -29,6 +29,8 @@ ENV_PREFIX = "CODESEARCH_"
 #: CPU models of backend local, and the default.
 LOCAL_MODELS = ("static", "minilm")
 LOCAL_DEFAULT_MODEL = "minilm"
+#: Dense weight of hybrid fusion per model, chosen on the dev halves (ranking.md); others 0.5.
+CALIBRATED_DENSE_WEIGHTS = {"static": 0.3}
 #: Model of backend sglang when the option `model` is empty.
 SERVER_DEFAULT_MODEL = "Qwen/Qwen3-Embedding-4B"
 
@@ -126,7 +128,11 @@ class Settings:
         ("hybrid", "dense", "lexical"),
     )
     k: int = _opt(10, "Number of results.")
-    dense_weight: float = _opt(0.5, "Weight of the dense ranking in hybrid fusion (lexical gets 1 - this).")
+    dense_weight: float = _opt(
+        0.0,
+        "Weight of the dense ranking in hybrid fusion (lexical gets 1 - this); 0 = the value chosen "
+        "for the model on the quality sets' dev half (static 0.3, others 0.5; ranking.md).",
+    )
     rrf_k: int = _opt(60, "Rank constant of reciprocal-rank fusion.")
     fusion: str = _opt(
         "score",
@@ -146,6 +152,9 @@ class Settings:
     )
     ranking_path_boost: float = _opt(
         0.6, "Credit for the share of the query's words in a hit's file name and directory."
+    )
+    ranking_name_boost: float = _opt(
+        1.0, "Credit for the share of a natural-language query's words in a unit's name and its container's."
     )
     ranking_test_prior: float = _opt(0.3, "Multiplier of hits in tests, unless the query asks for tests.")
     ranking_docs_prior: float = _opt(
@@ -215,6 +224,12 @@ class Settings:
         """The model an embedding server runs (`codesearch serve`): the option's value, else Qwen3's."""
         return self.model if self.model and self.model not in LOCAL_MODELS else SERVER_DEFAULT_MODEL
 
+    def resolved_dense_weight(self) -> float:
+        """The hybrid fusion's dense weight: the option's value, else the model's calibrated one."""
+        if self.dense_weight > 0:
+            return self.dense_weight
+        return CALIBRATED_DENSE_WEIGHTS.get(self.resolved_model(), 0.5)
+
     def ranking_config(self) -> RankingConfig:
         """The ranking layer's weights from the `ranking*` options."""
         aux = self.ranking_aux_prior
@@ -223,6 +238,7 @@ class Settings:
             symbol_dense_weight=self.ranking_symbol_dense_weight,
             definition_boost=self.ranking_definition_boost,
             path_boost=self.ranking_path_boost,
+            name_boost=self.ranking_name_boost,
             priors={
                 "tests": self.ranking_test_prior,
                 "docs": self.ranking_docs_prior,

@@ -352,7 +352,7 @@ class Engine:
             dense_hits,
             lexical_hits,
             mode=mode,
-            dense_weight=dense_weight_for(query, self.settings.dense_weight, cfg),
+            dense_weight=dense_weight_for(query, self.settings.resolved_dense_weight(), cfg),
             rrf_k=self.settings.rrf_k,
             fusion=self.settings.fusion,
         )

@@ -179,3 +179,9 @@ def test_file_results_carry_their_best_units(engine: Engine) -> None:
     assert top.path == "command.go"
     assert top.hits and top.hits[0].symbol == "Command"
     assert top.hits[0].to_json()["symbol"] == "Command"
+
+
+def test_a_unit_whose_name_says_what_the_query_says_is_lifted() -> None:
+    rows = [row(1, 1.0, "a.go", "helper"), row(2, 0.8, "a2.go", "uploadWithRetry")]
+    assert rescore("retry the upload", rows, CFG)[0][0].id == 2
+    assert rescore("retry the upload", rows, RankingConfig(name_boost=0.0, path_boost=0.0))[0][0].id == 1

@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = [c for c in cases if c.half == "dev"]
     test = [c for c in cases if c.half == "test"]
     base = settings.ranking_config()
-    w0, f0 = settings.dense_weight, settings.fusion
+    w0, f0 = settings.resolved_dense_weight(), settings.fusion
     metric = "NDCG@10" if args.set == "files" else "MRR@10"
     print(f"| config | dev {metric} | test {metric} |\n| --- | ---: | ---: |")
     for label, cfg in (("off (fused order)", dataclasses.replace(base, enabled=False)), ("defaults", base)):

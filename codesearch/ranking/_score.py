@@ -10,9 +10,11 @@ whatever the fusion's scale.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
+from codesearch.lexical import tokens
 from codesearch.ranking._priors import CLASSES, file_words, is_barrel, path_classes
 from codesearch.ranking._query import QueryInfo
 
@@ -32,6 +34,8 @@ class RankingConfig:
     definition_boost: float = 1.0
     #: Credit for the share of the query's words found in the file name and its directory.
     path_boost: float = 0.6
+    #: Credit for the share of the query's words in a unit's own name (and its container's).
+    name_boost: float = 1.0
     #: Multiplier of each class of auxiliary path the query does not ask for.
     priors: dict[str, float] = field(
         default_factory=lambda: {
@@ -118,6 +122,19 @@ def path_credit(path: str, info: QueryInfo) -> float:
     return len(info.words & file_words(path)) / len(info.words)
 
 
+@lru_cache(maxsize=1 << 16)
+def _name_words(name: str) -> frozenset[str]:
+    return frozenset(tokens(name))
+
+
+def name_credit(payload: dict[str, Any], info: QueryInfo) -> float:
+    """Share of a natural-language query's words that the unit's name and its container's carry."""
+    if info.symbol or not info.words or str(payload.get("kind", "")) in ("file", "section"):
+        return 0.0
+    words = _name_words(f"{payload.get('name', '')} {payload.get('parent', '')}")
+    return len(info.words & words) / len(info.words)
+
+
 def prior(payload: dict[str, Any], info: QueryInfo, cfg: RankingConfig) -> float:
     """The path prior times the language hint."""
     path = str(payload.get("path", ""))
@@ -141,7 +158,7 @@ def score(payload: dict[str, Any], fused: float, top: float, info: QueryInfo, cf
         credit *= 1.0 + 0.5 * pc  # the definition in command.go beats one in util.go
         bonus = 0.0
     else:
-        bonus = cfg.path_boost * pc
+        bonus = cfg.path_boost * pc + cfg.name_boost * name_credit(payload, info)
     return (fused + top * (credit + bonus)) * prior(payload, info, cfg)
 
 
