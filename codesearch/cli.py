@@ -296,13 +296,18 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
             for line in sys.stdin:
                 if not line.strip():
                     continue
+                req: Any = None
                 try:
                     req = json.loads(line)
+                    if not isinstance(req, dict):
+                        raise TypeError("a request is a JSON object")
                     found = _search(engine, args, str(req["query"]), int(req.get("k") or settings.k))
                     key = "files" if args.files else "results"
                     payload: Any = {"id": req.get("id"), key: [h.to_json() for h in found]}
                 except (ValueError, KeyError, TypeError) as exc:
-                    payload = {"id": None, "error": f"bad request line: {exc}"}
+                    # The id is kept whenever the line was an object: the caller can match the answer.
+                    ident = req.get("id") if isinstance(req, dict) else None
+                    payload = {"id": ident, "error": f"bad request line: {exc!r}"}
                 except CodesearchError as exc:
                     payload = {"id": req.get("id"), "error": str(exc)}
                 sys.stdout.write(json.dumps(payload) + "\n")
@@ -356,11 +361,20 @@ def _print_file(out: Console, rank: int, found: FileHit) -> None:
     out.print(line)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str, keep: str = "") -> str:
+    """Text safe for a terminal: control characters (escape sequences, a newline in a file
+    name) shown as `\\xNN`, except those in `keep`. JSON output stays exact."""
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else f"\\x{ord(m.group()):02x}", text)
+
+
 def _print_hit(out: Console, root: Path, rank: int, hit: SearchHit) -> None:
     out.print(
         f"[bold]{rank:>2}.[/] [cyan]{hit.score:.3f}[/]  "
-        f"[bold green]{escape(hit.path)}:{hit.start_line}-{hit.end_line}[/]"
-        f"  [bold]{escape(hit.symbol)}[/] [dim]({hit.kind}, {hit.language})[/]"
+        f"[bold green]{escape(visible(hit.path))}:{hit.start_line}-{hit.end_line}[/]"
+        f"  [bold]{escape(visible(hit.symbol))}[/] [dim]({visible(hit.kind)}, {visible(hit.language)})[/]"
     )
     code = hit.snippet
     source = inside_root(root, hit.path)  # never a file out of the root, whatever the index says
@@ -375,7 +389,7 @@ def _print_hit(out: Console, root: Path, rank: int, hit: SearchHit) -> None:
     lexer = _LEXERS.get(hit.language, hit.language)
     out.print(
         Syntax(
-            "\n".join(shown),
+            visible("\n".join(shown), keep="\n\t"),
             lexer,
             line_numbers=True,
             start_line=hit.start_line,

@@ -541,3 +541,34 @@ def test_index_dir_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
         done = cs("index", str(root), "-q", env={f"CODESEARCH_{option}": str(tmp_path / "a-file")})
         assert done.returncode == 3, done.stderr
         assert "a-file" in one_line_error(done)
+
+
+# -- 15, 23. terminal escapes are shown escaped; a bad batch line keeps its id --------------------
+
+
+def test_control_characters_never_reach_the_terminal_raw(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    name = "evil\x1b]0;pwned\x07\nname.py"
+    (root / name).write_text('def clear_screen():\n    return "\x1b[2J\x1b[H"\n')
+    assert cs("index", str(root), "-q").returncode == 0
+    human = cs("query", "clear_screen", "--root", str(root), "--mode", "lexical")
+    assert human.returncode == 0, human.stderr
+    assert "\x1b" not in human.stdout and "\x07" not in human.stdout
+    assert "evil\\x1b]0;pwned\\x07\\x0aname.py" in human.stdout and "\\x1b[2J" in human.stdout
+    exact = json.loads(cs("query", "clear_screen", "--root", str(root), "--mode", "lexical", "--json").stdout)
+    assert name in {h["path"] for h in exact}
+
+
+def test_bad_batch_lines_keep_their_id(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    assert cs("index", str(root), "-q").returncode == 0
+    lines = (
+        '{"id": "q1"}\n[1, 2]\n{"id": "q2", "query": "upload", "k": "many"}\n'
+        '{"id": "q3", "query": "upload"}\n'
+    )
+    done = cs("query", "--batch", "--root", str(root), stdin=lines)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["id"] for a in answers] == ["q1", None, "q2", "q3"]
+    assert all("error" in a for a in answers[:3]) and answers[3]["results"]
