@@ -572,3 +572,56 @@ def test_bad_batch_lines_keep_their_id(tmp_path: Path) -> None:
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert [a["id"] for a in answers] == ["q1", None, "q2", "q3"]
     assert all("error" in a for a in answers[:3]) and answers[3]["results"]
+
+
+# -- 25. the owner socket bounds connections and refuses junk --------------------------------------
+
+
+def test_owner_socket_bounds_connections_and_survives_junk(tmp_path: Path) -> None:
+    import socket as socketlib
+
+    root = small_repo(tmp_path / "repo")
+    env = {"TMPDIR": str(tmp_path)}
+    assert cs("index", str(root), "-q", env=env).returncode == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom codesearch import Engine\n"
+            "e = Engine.open(sys.argv[1], write=True)\nprint('owner', flush=True)\ntime.sleep(60)\n",
+            str(root),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **STATIC, **env},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "owner"
+        path = subprocess.run(
+            [sys.executable, "-c", "import sys; from pathlib import Path; from codesearch.owner import "
+             "socket_path; print(socket_path(Path(sys.argv[1])))", str(root / ".codesearch")],
+            capture_output=True, text=True, env={**os.environ, **env}, check=True,
+        ).stdout.strip()  # fmt: skip
+        idle = []
+        for _ in range(40):
+            s = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+            s.connect(path)  # blocking: waits while the owner works through its backlog
+            s.settimeout(10)
+            idle.append(s)
+        busy = idle[-1].makefile("rb").readline()
+        assert b"busy" in busy
+        for s in idle:
+            s.close()
+        with socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(path)
+            s.sendall(b"[1, 2]\n")
+            assert b"error" in s.makefile("rb").readline()
+        done = cs("query", "upload", "--root", str(root), "--json", env=env)
+        assert done.returncode == 0 and json.loads(done.stdout), done.stderr
+        assert holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
