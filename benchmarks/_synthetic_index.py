@@ -31,7 +31,12 @@ from codesearch.store.base import StoredPoint
 from codesearch.store.edge import EdgeStore
 
 
-def fill(index_dir: Path, target: int, files_root: Path | None = None) -> int:
+def fill(
+    index_dir: Path,
+    target: int,
+    files_root: Path | None = None,
+    model: tuple[str, int] = (MINILM_MODEL_ID, 384),
+) -> int:
     """Fill `index_dir` (a root's .codesearch) with `target` units; returns how many were written."""
     source = pypi_source("django", "5.1.4")
     files: list[tuple[str, bytes, list[CodeUnit]]] = []
@@ -40,11 +45,12 @@ def fill(index_dir: Path, target: int, files_root: Path | None = None) -> int:
             continue
         data = f.abspath.read_bytes()
         files.append((f.path, data, list(parse_file(f.path, data, f.language).units)))
-    model_dir = index_dir / "indexes" / index_slug(MINILM_MODEL_ID, 384)
+    model_id, dims = model
+    model_dir = index_dir / "indexes" / index_slug(model_id, dims)
     (model_dir / "store").mkdir(parents=True)
-    store = EdgeStore(model_dir / "store", 384)
+    store = EdgeStore(model_dir / "store", dims)
     state = IndexState(model_dir / "state.sqlite")
-    state.set_meta(model=MINILM_MODEL_ID, dimensions="384", run="complete", last_indexed=str(time.time()))
+    state.set_meta(model=model_id, dimensions=str(dims), run="complete", last_indexed=str(time.time()))
     rng = np.random.default_rng(0)
     lexical = {(path, u.key): document_vector(lexical_text(u)) for path, _, units in files for u in units}
     written = copy = 0
@@ -68,7 +74,7 @@ def fill(index_dir: Path, target: int, files_root: Path | None = None) -> int:
             for unit in units:
                 payload = unit_payload(unit, unit.content_hash, file_hash)
                 payload["path"] = path
-                vec = rng.standard_normal(384).astype(np.float32)
+                vec = rng.standard_normal(dims).astype(np.float32)
                 points.append(
                     StoredPoint(
                         point_id(path, unit.key), vec / np.linalg.norm(vec), lexical[rel, unit.key], payload

@@ -24,6 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _synthetic_index import fill
 
 from codesearch import Engine, SearchFilters, load_settings
+from codesearch.embedding.local import MINILM_MODEL_ID
+from codesearch.embedding.static import static_identity
+from codesearch.ranking import rank, rank_files
+from codesearch.search import drop_shadowed_containers, to_hit
 
 QUERIES = [
     "parse a date string in ISO format",
@@ -38,6 +42,8 @@ QUERIES = [
     "send an email with attachments",
 ]
 
+SYMBOL_QUERIES = ["QuerySet", "get_object_or_404", "HttpResponseRedirect", "Model.save", "reverse"]
+
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -48,13 +54,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--model", default="", help="codesearch option `model` (default: the default)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "repo"
         root.mkdir()
         index_dir = Path(tmp) / "index"
-        count = fill(index_dir, args.units)
-        settings, _ = load_settings(root, {"index_dir": str(index_dir)})
+        identity = static_identity() if args.model == "static" else (MINILM_MODEL_ID, 384)
+        count = fill(index_dir, args.units, model=identity)
+        settings, _ = load_settings(root, {"index_dir": str(index_dir), "model": args.model or None})
         with Engine.open(root, settings) as engine:
             for q in QUERIES[:3]:
                 engine.search(q)
@@ -74,12 +82,38 @@ def main() -> None:
                         started = time.perf_counter()
                         engine.search(q, k=10, **kwargs)  # type: ignore[arg-type]
                         times.append((time.perf_counter() - started) * 1000)
+            for name, queries in (("symbol queries", SYMBOL_QUERIES), ("--files", QUERIES)):
+                times = results.setdefault(name, [])
+                for _ in range(args.rounds):
+                    for q in queries:
+                        started = time.perf_counter()
+                        if name == "--files":
+                            engine.search_files(q, k=10)
+                        else:
+                            engine.search(q, k=10)
+                        times.append((time.perf_counter() - started) * 1000)
+            # The ranking layer alone, on the candidates the retrievers gave (what it adds to a query).
+            cfg = settings.ranking_config()
+            fused = [(q, engine._fused(q, 50, SearchFilters(), "hybrid")) for q in QUERIES + SYMBOL_QUERIES]
+            for name, fn in (
+                ("ranking layer alone (units)", rank),
+                ("ranking layer alone (files)", rank_files),
+            ):
+                times = results.setdefault(name, [])
+                for _ in range(args.rounds):
+                    for q, rows in fused:
+                        started = time.perf_counter()
+                        out = fn(q, rows, cfg)
+                        if fn is rank:
+                            drop_shadowed_containers((to_hit(c, s, d, lx) for c, s, d, lx in out), limit=10)
+                        times.append((time.perf_counter() - started) * 1000)
             embed_times = []
             for q in QUERIES * 3:
                 started = time.perf_counter()
                 engine.embedder().embed_query(q)
                 embed_times.append((time.perf_counter() - started) * 1000)
-        print(f"## warm query latency, {count} units (dense vectors synthetic, lexical real), k=10")
+        model = engine.embedder().model_id
+        print(f"## warm query latency, {count} units, {model} (dense vectors synthetic, lexical real), k=10")
         for name, times in results.items():
             print(
                 f"  {name:<40} p50 {statistics.median(times):6.1f} ms   p95 {percentile(times, 0.95):6.1f} ms"

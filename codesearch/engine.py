@@ -279,8 +279,7 @@ class Engine:
             return [SearchHit(**h) for h in reply["hits"]]
         cfg = self.settings.ranking_config()
         rows = rank(query, self._fused(query, max(50, k * 5), filters, mode), cfg)
-        hits = [to_hit(c, s, d, lx) for c, s, d, lx in rows]
-        return drop_shadowed_containers(hits)[:k]
+        return drop_shadowed_containers((to_hit(c, s, d, lx) for c, s, d, lx in rows), limit=k)
 
     def search_files(
         self,
@@ -302,7 +301,7 @@ class Engine:
         ranked = rank_files(query, self._fused(query, max(100, k * 10), filters, mode), cfg)
         out = []
         for path, score, rows in ranked[:k]:
-            hits = drop_shadowed_containers([to_hit(c, s, d, lx) for c, s, d, lx in rows])[:FILE_HITS]
+            hits = drop_shadowed_containers((to_hit(c, s, d, lx) for c, s, d, lx in rows), limit=FILE_HITS)
             out.append(FileHit(path, hits[0].language if hits else "", score, tuple(hits)))
         return out
 

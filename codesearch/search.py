@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pathspec
@@ -95,17 +95,19 @@ def match_paths(patterns: Sequence[str], paths: Sequence[str]) -> list[str]:
     return [p for p in paths if spec.match_file(p)]
 
 
-def drop_shadowed_containers(hits: Sequence[SearchHit]) -> list[SearchHit]:
-    """Drop a hit (a class, a file) when a better-ranked hit lies inside it: the specific one is shown."""
+def drop_shadowed_containers(hits: Iterable[SearchHit], limit: int = 0) -> list[SearchHit]:
+    """Drop a hit (a class, a file) when a better-ranked hit lies inside it: the specific one is shown.
+
+    With `limit`, stop once that many are kept (`hits` may then be a lazy iterable)."""
     kept: list[SearchHit] = []
+    spans: dict[str, list[tuple[int, int]]] = {}
     for hit in hits:
-        shadowed = any(
-            k.path == hit.path
-            and hit.start_line <= k.start_line
-            and k.end_line <= hit.end_line
-            and (k.start_line, k.end_line) != (hit.start_line, hit.end_line)
-            for k in kept
-        )
-        if not shadowed:
-            kept.append(hit)
+        inside = spans.setdefault(hit.path, [])
+        span = (hit.start_line, hit.end_line)
+        if any(hit.start_line <= lo and hi <= hit.end_line and (lo, hi) != span for lo, hi in inside):
+            continue
+        kept.append(hit)
+        inside.append(span)
+        if limit and len(kept) >= limit:
+            break
     return kept

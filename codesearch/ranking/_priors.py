@@ -83,8 +83,8 @@ def path_classes(path: str) -> frozenset[str]:
 
 
 def is_barrel(path: str) -> bool:
-    """A package's re-export file (`__init__.py`, `index.ts`, `mod.rs`, ...)."""
-    return PurePosixPath(path).name in _BARREL
+    """A package's re-export file (`__init__.py`, `index.ts`, ...)."""
+    return path.rpartition("/")[2] in _BARREL
 
 
 @lru_cache(maxsize=1 << 16)

@@ -32,19 +32,20 @@ def prefer_members(rows: Sequence[Row], ratio: float) -> list[Row]:
     for members in by_path.values():
         if len(members) < 2:
             continue
+        spans = {i: _lines(out[i][0]) for i in members}
         for i in members:
             cand, s, dense, lexical = out[i]
-            lo, hi = _lines(cand)
-            inner = [
-                out[j][1]
-                for j in members
-                if j != i
-                and lo <= _lines(out[j][0])[0]
-                and _lines(out[j][0])[1] <= hi
-                and _lines(out[j][0]) != (lo, hi)
-            ]
-            if inner and max(inner) >= ratio * s:
-                out[i] = (cand, min(s, max(inner) * 0.99), dense, lexical)
+            lo, hi = spans[i]
+            inner = max(
+                (
+                    out[j][1]
+                    for j in members
+                    if j != i and lo <= spans[j][0] and spans[j][1] <= hi and spans[j] != (lo, hi)
+                ),
+                default=None,
+            )
+            if inner is not None and inner >= ratio * s:
+                out[i] = (cand, min(s, inner * 0.99), dense, lexical)
     return out
 
 
