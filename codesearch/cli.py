@@ -33,8 +33,6 @@ from codesearch.safefs import inside_root
 
 SNIPPET_MAX_LINES = 8
 _LEXERS = {"csharp": "csharp", "tsx": "tsx", "text": "text", "bash": "bash", "cpp": "cpp"}
-#: What must not reach a terminal raw: C0/C1 controls, DEL, line separators, bidi overrides.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _add_option_flags(p: argparse.ArgumentParser) -> None:
@@ -339,23 +337,13 @@ def _search(
     return engine.search(query, k, _filters(args), args.mode)
 
 
-def _printable(text: str) -> str:
-    """`text` for a terminal: control characters as `\\xNN` or `\\uNNNN`, rich markup escaped."""
-
-    def code(m: re.Match[str]) -> str:
-        n = ord(m[0])
-        return f"\\x{n:02x}" if n < 256 else f"\\u{n:04x}"
-
-    return escape(_CONTROL.sub(code, text))
-
-
 def _print_file(out: Console, rank: int, found: FileHit) -> None:
     """One line: rank, score, path, and where its best unit is."""
-    line = f"[bold]{rank:>2}.[/] [cyan]{found.score:.3f}[/]  [bold green]{_printable(found.path)}"
+    line = f"[bold]{rank:>2}.[/] [cyan]{found.score:.3f}[/]  [bold green]{escape(visible(found.path))}"
     if found.hits:
         best = found.hits[0]
-        line += f":{best.start_line}-{best.end_line}[/]  [bold]{_printable(best.symbol)}[/]"
-        line += f" [dim]({best.kind}, {_printable(found.language)})[/]"
+        line += f":{best.start_line}-{best.end_line}[/]  [bold]{escape(visible(best.symbol))}[/]"
+        line += f" [dim]({best.kind}, {visible(found.language)})[/]"
     else:
         line += "[/]"
     out.print(line)
