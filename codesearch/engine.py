@@ -56,6 +56,8 @@ from codesearch.state import IndexState
 from codesearch.store import VectorStore, open_store, store_tag
 from codesearch.store.base import StoreFilter
 
+#: Longest query taken: a query is words or a snippet, not a file.
+MAX_QUERY_CHARS = 4096
 #: Units named by a symbol query fetched beside the two retrievers' candidates.
 NAMED_LIMIT = 20
 #: Units shown under each file of a file-level ranking.
@@ -313,6 +315,11 @@ class Engine:
             raise ConfigError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         if not query.strip():
             raise ConfigError("the query is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise ConfigError(
+                f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,} "
+                "(search for a distinctive part of it)"
+            )
         return mode, filters or SearchFilters()
 
     @staticmethod

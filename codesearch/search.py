@@ -97,6 +97,7 @@ def match_paths(patterns: Sequence[str], paths: Sequence[str]) -> list[str]:
 
 def drop_shadowed_containers(hits: Iterable[SearchHit], limit: int = 0) -> list[SearchHit]:
     """Drop a hit (a class, a file) when a better-ranked hit lies inside it: the specific one is shown.
+    A hit with the same path and lines as a better one (a file that is one function) is dropped too.
 
     With `limit`, stop once that many are kept (`hits` may then be a lazy iterable)."""
     kept: list[SearchHit] = []
@@ -104,7 +105,7 @@ def drop_shadowed_containers(hits: Iterable[SearchHit], limit: int = 0) -> list[
     for hit in hits:
         inside = spans.setdefault(hit.path, [])
         span = (hit.start_line, hit.end_line)
-        if any(hit.start_line <= lo and hi <= hit.end_line and (lo, hi) != span for lo, hi in inside):
+        if any(hit.start_line <= lo and hi <= hit.end_line for lo, hi in inside):
             continue
         kept.append(hit)
         inside.append(span)

@@ -54,6 +54,17 @@ def test_containers_ranked_below_their_own_member_are_dropped() -> None:
     assert drop_shadowed_containers([cls, method]) == [cls, method]
 
 
+def test_a_second_hit_with_the_same_path_and_lines_is_dropped() -> None:
+    # A file that is one function: its file unit and the function cover the same lines.
+    function = _hit("one.py", 1, 12, "function")
+    file = _hit("one.py", 1, 12, "file")
+    assert drop_shadowed_containers([function, file]) == [function]
+    assert drop_shadowed_containers([file, function, _hit("two.py", 1, 12, "file")], limit=2) == [
+        file,
+        _hit("two.py", 1, 12, "file"),
+    ]
+
+
 def test_score_fusion_weighs_normalised_scores() -> None:
     dense = [_c(1, 0.90), _c(2, 0.89), _c(3, 0.50)]
     lexical = [_c(2, 10.0), _c(4, 9.0), _c(1, 1.0)]

@@ -185,3 +185,12 @@ def test_a_unit_whose_name_says_what_the_query_says_is_lifted() -> None:
     rows = [row(1, 1.0, "a.go", "helper"), row(2, 0.8, "a2.go", "uploadWithRetry")]
     assert rescore("retry the upload", rows, CFG)[0][0].id == 2
     assert rescore("retry the upload", rows, RankingConfig(name_boost=0.0, path_boost=0.0))[0][0].id == 1
+
+
+def test_a_query_over_the_length_limit_is_a_one_line_error(engine: Engine) -> None:
+    from codesearch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="characters long; the limit is"):
+        engine.search("x" * 100_000)
+    with pytest.raises(ConfigError, match="characters long"):
+        engine.search_files("retry " * 2000)
