@@ -55,8 +55,30 @@ credentials.*
 .pypirc
 .htpasswd
 *.kdbx
-secrets.*""".splitlines()
+secrets.*
+.npmrc
+.yarnrc.yml
+.pgpass
+.my.cnf
+.git-credentials
+.gitcredentials
+kubeconfig
+*.kubeconfig
+terraform.tfstate
+terraform.tfstate.*
+*.tfstate
+*.tfstate.backup
+*.tfvars
+*.tfvars.json
+service-account*.json
+service_account*.json
+*-service-account.json
+*serviceaccount*.json
+client_secret*.json
+*credentials*.json""".splitlines()
 )
+#: Secret-bearing files known by where they sit, not only by name.
+_SECRET_PATHS = pathspec.GitIgnoreSpec.from_lines([".docker/config.json", ".kube/config"])
 #: Extensions of files that are binary (skipped without reading them) or text
 #: that is data rather than code or prose: logs, tables, vector images,
 #: translation catalogs (Django ships 1,226 .po files next to 880 .py).
@@ -203,7 +225,7 @@ def skip_reason_for_name(rel_path: str, include_secrets: bool = False) -> str | 
     name = rel_path.rsplit("/", 1)[-1]
     if name in LOCK_FILES or name.endswith(".lock"):
         return "lock file"
-    if not include_secrets and _SECRET_PATTERNS.match_file(name):
+    if not include_secrets and (_SECRET_PATTERNS.match_file(name) or _SECRET_PATHS.match_file(rel_path)):
         return "may hold secrets"
     if _GENERATED_NAMES.match_file(name):
         return "minified or generated (by name)"

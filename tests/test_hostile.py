@@ -625,3 +625,32 @@ def test_owner_socket_bounds_connections_and_survives_junk(tmp_path: Path) -> No
         holder.wait()
         assert holder.stdout is not None
         holder.stdout.close()
+
+
+# -- 17. secret-bearing files are named in the exclusion rules -------------------------------------
+
+
+def test_secret_bearing_files_are_skipped_by_name(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    names = [
+        ".npmrc",
+        ".pgpass",
+        ".git-credentials",
+        "kubeconfig",
+        "prod.kubeconfig",
+        ".kube/config",
+        "terraform.tfstate",
+        "terraform.tfstate.backup",
+        "infra/prod.tfvars",
+        ".docker/config.json",
+        "deploy/service-account.json",
+        "gcp-credentials.json",
+    ]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text('{"token": "hunter2"}\n')
+    (root / "docs").mkdir()
+    (root / "docs" / "config.json").write_text('{"theme": "dark"}\n')
+    skipped = _skipped(cs("index", str(root), "--json"))
+    assert {n: skipped.get(n) for n in names} == {n: "may hold secrets" for n in names}
+    assert "docs/config.json" not in skipped
