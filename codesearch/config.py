@@ -15,6 +15,7 @@ import dataclasses
 import math
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -296,6 +297,31 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
 }
 
 
+_URL_OPTIONS = ("embed_url", "qdrant_url")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any user name and password replaced by `***`."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if not (parts.username or parts.password):
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def _refuse_credentials(name: str, url: str, source: str) -> None:
+    """Credentials in a URL end up in messages and replace the configured key: refused."""
+    masked = mask_url(url)
+    if masked != url:
+        raise ConfigError(
+            f"option {name!r} from {source}: the URL {masked} holds credentials; leave them out and put "
+            "the key in the environment variable named by api_key_env (qdrant_api_key_env for Qdrant)"
+        )
+
+
 def option_names() -> list[str]:
     """All option names, in declaration order."""
     return [f.name for f in fields(Settings)]
@@ -333,6 +359,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             value = str(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"option {name!r} from {source}: {raw!r} is not a valid {kind}") from None
+    if name in _URL_OPTIONS and isinstance(value, str) and value:
+        _refuse_credentials(name, value, source)
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"option {name!r} from {source}: {raw!r} is not a finite number")
     bounds = RANGES.get(name)

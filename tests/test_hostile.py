@@ -654,3 +654,18 @@ def test_secret_bearing_files_are_skipped_by_name(tmp_path: Path) -> None:
     skipped = _skipped(cs("index", str(root), "--json"))
     assert {n: skipped.get(n) for n in names} == {n: "may hold secrets" for n in names}
     assert "docs/config.json" not in skipped
+
+
+# -- 18. credentials in URLs are refused, and never printed ----------------------------------------
+
+
+@pytest.mark.parametrize("option", ["EMBED_URL", "QDRANT_URL"])
+def test_credentials_in_urls_are_refused_and_masked(tmp_path: Path, option: str) -> None:
+    root = small_repo(tmp_path / "repo")
+    env = {f"CODESEARCH_{option}": "http://admin:s3cr3t-pw@127.0.0.1:9/"}
+    for command in (("config", str(root)), ("index", str(root), "-q"), ("status", str(root))):
+        done = cs(*command, env=env)
+        assert done.returncode == 3
+        line = one_line_error(done)
+        assert "holds credentials" in line and "***@127.0.0.1:9" in line
+        assert "s3cr3t" not in done.stdout + done.stderr
