@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--dry-run", action="store_true", help="list what would be indexed; embed nothing")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    p.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="also build the progressive index's transformer index now (minutes; `watch` and the "
+        "language server do it in the background)",
+    )
     _add_option_flags(p)
 
     p = sub.add_parser("query", help="search the index")
@@ -220,6 +226,10 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
             return 0
         show = not (args.quiet or args.json)
         report = engine.index(progress=_progress_printer(err) if show else None)
+        if args.upgrade:
+            engine.upgrade(progress=_progress_printer(err) if show else None)
+        pending = len(engine.upgrade_pending())
+        upgrade = engine.status().get("upgrade") if pending else None
     if args.json:
         out.print_json(json.dumps(report.to_json()))
         return 0
@@ -237,6 +247,12 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(f"  note: {escape(w.path)}: {w.reason}")
     if report.resumed:
         out.print("  resumed an interrupted run")
+    if upgrade:
+        out.print(
+            f"  searchable now; {upgrade['model']} still has {pending} of {upgrade['of_files']} files "
+            "to index: `codesearch index --upgrade`, or `codesearch watch` / the editor does it "
+            "in the background"
+        )
     if report.skipped:
         reasons: dict[str, int] = {}
         for s in report.skipped:
@@ -415,6 +431,14 @@ def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
         + ", ".join(f"{n} {k}" for k, n in sorted(info["units_by_kind"].items()))
     )
     out.print(f"size:       {info['size_bytes'] / 1e6:.1f} MB on disk")
+    up = info.get("upgrade")
+    if up:
+        state = (
+            "complete; searches use it"
+            if up["searching"]
+            else f"{up['files']} of {up['of_files']} files; searches use {info['model']} until it is complete"
+        )
+        out.print(f"upgrade:    {up['model']}: {state}")
     if info.get("store_points") != info["units"]:
         out.print(
             f"mismatch:   the store holds {info.get('store_points')} points for {info['units']} units "

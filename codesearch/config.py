@@ -29,7 +29,7 @@ from codesearch.ranking import RankingConfig
 ENV_PREFIX = "CODESEARCH_"
 #: CPU models of backend local, and the default.
 LOCAL_MODELS = ("static", "minilm")
-LOCAL_DEFAULT_MODEL = "minilm"
+LOCAL_DEFAULT_MODEL = "static"
 #: Dense weight of hybrid fusion per model, chosen on the dev halves (ranking.md); others 0.5.
 CALIBRATED_DENSE_WEIGHTS = {"static": 0.3}
 #: Model of backend sglang when the option `model` is empty.
@@ -62,9 +62,17 @@ class Settings:
     embed_url: str = _opt("http://127.0.0.1:30000", "Base URL of the embedding server (backend sglang).")
     model: str = _opt(
         "",
-        "Embedding model. Backend local: `minilm` (the default: all-MiniLM-L6-v2) or `static` (a static "
-        "code embedding table, ~100x faster to index, lower quality: see models.md). Backend sglang: the "
-        "name sent to the server. Empty: `minilm` for local, `Qwen/Qwen3-Embedding-4B` for sglang.",
+        "Embedding model. Backend local: `static` (the default: a static code embedding table, an index "
+        "in seconds; see `upgrade_model`) or `minilm` (all-MiniLM-L6-v2, ~200x slower to index). Backend "
+        "sglang: the name sent to the server. Empty: `static` for local, `Qwen/Qwen3-Embedding-4B` for "
+        "sglang. See models.md.",
+    )
+    upgrade_model: str = _opt(
+        "minilm",
+        "Progressive index (backend local, model `static`): the transformer that `watch`, the language "
+        "server and `codesearch index --upgrade` build beside the static index, a few files at a time; "
+        "searches use it once it covers every file. Empty: static only.",
+        ("", "minilm"),
     )
     dimensions: int = _opt(0, "Vector size asked of the server (Matryoshka); 0 = the model's full size.")
     api_key_env: str = _opt(
@@ -220,6 +228,12 @@ class Settings:
         if self.model:
             return self.model
         return LOCAL_DEFAULT_MODEL if self.backend == "local" else SERVER_DEFAULT_MODEL
+
+    def upgrade_settings(self) -> Settings | None:
+        """Settings of the progressive index's upgrade (the transformer), or None when there is none."""
+        if self.backend != "local" or self.resolved_model() != "static" or not self.upgrade_model:
+            return None
+        return dataclasses.replace(self, model=self.upgrade_model, upgrade_model="")
 
     def server_model(self) -> str:
         """The model an embedding server runs (`codesearch serve`): the option's value, else Qwen3's."""

@@ -79,6 +79,21 @@ def _dir_size(path: Path) -> int:
 OWNER_GONE_WAIT = 10.0
 
 
+def _labelled(
+    progress: ProgressCallback | None, upgrade: Engine, pending: int = 0
+) -> ProgressCallback | None:
+    """Progress of the upgrade's indexing, its phase naming the model it upgrades to."""
+    if progress is None:
+        return None
+    model = upgrade._identity()[0]
+    left = f", {pending} files to go" if pending else ""
+
+    def report(p: Progress) -> None:
+        progress(dataclasses.replace(p, phase=f"upgrading to {model}{left}: {p.phase}"))
+
+    return report
+
+
 def _check_paths(root: Path, reply: dict[str, Any]) -> None:
     """Refuse an owner's answer naming a file outside the root: nothing reads or prints it."""
     rows = list(reply.get("hits") or ())
@@ -102,6 +117,7 @@ class Engine:
         self.settings = settings
         self.index_dir = settings.resolved_index_dir(root)
         self._embedder = embedder
+        self._given_embedder = embedder is not None  # a caller's embedder: no progressive upgrade
         self._lock = OwnerLock(self._prepare_dir())
         self._server: OwnerServer | None = None
         self._store: VectorStore | None = None
@@ -112,6 +128,9 @@ class Engine:
         self._open_lock = threading.RLock()
         self.owner = False
         self._take_over = False
+        # The progressive index: the transformer's index beside this (static) one.
+        self._upgrade: Engine | None = None
+        self._upgraded: bool | None = None  # the upgrade covers every file (None: not known yet)
 
     # -- opening -------------------------------------------------------------------
 
@@ -220,13 +239,83 @@ class Engine:
     # -- the work --------------------------------------------------------------------
 
     def index(self, progress: ProgressCallback | None = None) -> IndexReport:
-        """Bring the index up to date with the files under the root."""
-        return self._run(progress, None)
+        """Bring the index up to date with the files under the root.
+
+        Once the progressive index's upgrade covers every file, it is kept current too (only
+        changed files are embedded again); before that, `upgrade()` builds it."""
+        upgraded = self.upgraded()
+        report = self._run(progress, None)
+        if upgraded and self._upgrade is not None:
+            self._upgrade.index(_labelled(progress, self._upgrade))
+        self._upgraded = None
+        return report
 
     def update(self, paths: Iterable[str], progress: ProgressCallback | None = None) -> IndexReport:
         """Bring just these paths up to date (relative files or directories, created, changed or gone)."""
         rel = [p.replace(os.sep, "/").strip("/") for p in paths]
-        return self._run(progress, [p for p in rel if p and not p.startswith("..")])
+        wanted = [p for p in rel if p and not p.startswith("..")]
+        report = self._run(progress, wanted)
+        upgrade = self._upgrade_engine()
+        if upgrade is not None and upgrade.has_index:
+            upgrade.update(wanted, _labelled(progress, upgrade))
+        self._upgraded = None
+        return report
+
+    # -- the progressive index -----------------------------------------------------------
+
+    def _upgrade_engine(self) -> Engine | None:
+        """The engine of the upgrade model's index (same root and index directory, same lock)."""
+        settings = None if self._given_embedder else self.settings.upgrade_settings()
+        if settings is None:
+            return None
+        with self._open_lock:
+            if self._upgrade is None:
+                self._upgrade = Engine(self.root, settings)
+            self._upgrade.owner = self.owner  # this engine holds the lock for both
+            return self._upgrade
+
+    def upgrade_pending(self) -> list[str]:
+        """Files the upgrade model's index lacks or has stale or should drop (empty: none, or no upgrade)."""
+        upgrade = self._upgrade_engine()
+        if upgrade is None or not self.has_index:
+            return []
+        _, state = self._open_store(create=False)
+        mine = state.files()
+        if not upgrade.has_index:
+            return sorted(mine)
+        _, theirs_state = upgrade._open_store(create=False)
+        theirs = theirs_state.files()
+        stale = [
+            p for p, rec in mine.items() if p not in theirs or theirs[p].content_hash != rec.content_hash
+        ]
+        return sorted(stale + [p for p in theirs if p not in mine])
+
+    def upgraded(self) -> bool:
+        """Whether searches use the upgrade model: its index covers every file of this one."""
+        if self._upgraded is None:
+            upgrade = self._upgrade_engine()
+            self._upgraded = bool(
+                upgrade is not None and upgrade.has_index and self.has_index and not self.upgrade_pending()
+            )
+        return self._upgraded
+
+    def upgrade(self, progress: ProgressCallback | None = None, max_files: int = 0) -> IndexReport | None:
+        """Build the next `max_files` pending files (0: all) into the upgrade model's index.
+
+        None when nothing is pending. A kill loses nothing: what was written stays, the rest
+        stays pending, and searches keep using this index until the upgrade covers every file."""
+        upgrade = self._upgrade_engine()
+        pending = self.upgrade_pending()
+        if upgrade is None or not pending:
+            return None
+        batch = pending[:max_files] if max_files else pending
+        report = upgrade.update(batch, _labelled(progress, upgrade, len(pending)))
+        self._upgraded = None
+        return report
+
+    def _active(self) -> Engine:
+        """The engine whose index answers searches: the upgrade once complete, else this one."""
+        return self._upgrade if self.upgraded() and self._upgrade is not None else self
 
     def _run(self, progress: ProgressCallback | None, only: list[str] | None) -> IndexReport:
         if not self.owner:
@@ -336,14 +425,15 @@ class Engine:
 
     def _fused(self, query: str, limit: int, filters: SearchFilters, mode: str) -> list[Any]:
         """Candidates of both retrievers, fused; for a symbol query, also the units named by it."""
-        store, state = self._open_store(create=False)
+        active = self._active()
+        store, state = active._open_store(create=False)
         paths: tuple[str, ...] = ()
         if filters.paths:
             paths = tuple(match_paths(filters.paths, state.paths()))
             if not paths:
                 return []
         cfg = self.settings.ranking_config()
-        dense = self.embedder().embed_query(query) if mode != "lexical" else None
+        dense = active.embedder().embed_query(query) if mode != "lexical" else None
         sparse = query_vector(query) if mode != "dense" else None
         flt = StoreFilter(languages=filters.languages, kinds=filters.kinds, paths=paths)
         dense_hits, lexical_hits = store.search(dense, sparse, limit, flt)
@@ -358,7 +448,7 @@ class Engine:
             dense_hits,
             lexical_hits,
             mode=mode,
-            dense_weight=dense_weight_for(query, self.settings.resolved_dense_weight(), cfg),
+            dense_weight=dense_weight_for(query, active.settings.resolved_dense_weight(), cfg),
             rrf_k=self.settings.rrf_k,
             fusion=self.settings.fusion,
         )
@@ -467,6 +557,15 @@ class Engine:
             complete=state.get_meta("run") == "complete",
             size_bytes=_dir_size(directory),
         )
+        upgrade = self._upgrade_engine()
+        if upgrade is not None:
+            pending = len(self.upgrade_pending())
+            info["upgrade"] = {
+                "model": upgrade._identity()[0],
+                "files": files - min(files, pending),
+                "of_files": files,
+                "searching": self.upgraded(),
+            }
         return info
 
     # -- serving other processes ---------------------------------------------------------
@@ -520,6 +619,9 @@ class Engine:
 
     def close(self) -> None:
         """Flush and release everything; the next process can own the index."""
+        if self._upgrade is not None:
+            self._upgrade.close()
+            self._upgrade = None
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -59,7 +59,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from codesearch.config import Settings
 from codesearch.discover import SKIP_DIRS, ignore_verdict, read_ignore_spec, skip_reason_for_name
-from codesearch.errors import EmbeddingServerError, StoreError, WatchError
+from codesearch.errors import EmbeddingServerError, ModelLoadError, StoreError, WatchError
 from codesearch.indexer import Progress, ProgressCallback
 from codesearch.models import IndexReport
 
@@ -77,6 +77,8 @@ _EVENTS: list[type[FileSystemEvent]] = [
 ]
 _ALL = ""  # the dirty "path" that stands for the whole tree
 MAX_TOP_LEVEL_WATCHES = 512  # watchdog runs a thread per watch
+#: Files built into the progressive index's upgrade per step; file events are handled between steps.
+UPGRADE_FILES_PER_STEP = 8
 
 
 class Indexable(Protocol):
@@ -95,12 +97,20 @@ class Indexable(Protocol):
         """Bring these relative paths (files or directories) up to date."""
         ...
 
+    def upgrade_pending(self) -> list[str]:
+        """Files the progressive index's upgrade still lacks (empty: none, or no upgrade)."""
+        ...
+
+    def upgrade(self, progress: ProgressCallback | None = None, max_files: int = 0) -> IndexReport | None:
+        """Build the next files into the upgrade's index; None when nothing is pending."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class WatchUpdate:
     """One call into the engine: what triggered it and what it did."""
 
-    kind: str  # "catch-up", "update" or "rescan"
+    kind: str  # "catch-up", "update", "rescan" or "upgrade" (a step of the progressive index)
     paths: tuple[str, ...]  # what was re-checked (empty for a whole-tree pass)
     reason: str  # why a whole-tree pass ran; "" for an update
     report: IndexReport
@@ -327,6 +337,8 @@ class Watcher:
         self._progress_cb = progress
         self._health_interval = health_interval
         self._full_pass_above = full_pass_above
+        # The progressive index: set when nothing is left to upgrade (checked again after a rescan).
+        self._upgrade_done = False
         self._dirty = _DirtyPaths(debounce, max_wait, max_paths)
         self._filter = _IgnoreFilter(self.root, engine.settings)
         self._sink = _EventSink(self)
@@ -467,12 +479,15 @@ class Watcher:
                     self._check_now = False
                     self._check_health()
                     next_check = time.monotonic() + self._health_interval
-                batch = self._dirty.next_batch(max(0.0, next_check - time.monotonic()))
+                upgrading = self._upgrading()
+                batch = self._dirty.next_batch(0.0 if upgrading else max(0.0, next_check - time.monotonic()))
                 if batch is not None:
                     try:
                         self._run(batch)
                     finally:
                         self._dirty.done()
+                elif upgrading:
+                    self._upgrade_step()
         except _Stopping:
             pass
         except BaseException as exc:  # reported by run_forever in the caller's thread
@@ -506,8 +521,30 @@ class Watcher:
                     raise _Stopping from None
                 delay = min(delay * 2, 60.0)
         seconds = time.perf_counter() - started
+        self._upgrade_done = False  # new or changed files may be left to upgrade
         if self._on_update is not None:
             self._on_update(WatchUpdate(kind, batch.paths, batch.reason, report, seconds, time.time()))
+
+    def _upgrading(self) -> bool:
+        """Whether the progressive index still has files to build into the transformer's index."""
+        if self._upgrade_done:
+            return False
+        if not self.engine.upgrade_pending():
+            self._upgrade_done = True
+        return not self._upgrade_done
+
+    def _upgrade_step(self) -> None:
+        """Build the next few files into the upgrade model's index; file events come first."""
+        started = time.perf_counter()
+        try:
+            report = self.engine.upgrade(self._progress, max_files=UPGRADE_FILES_PER_STEP)
+        except (EmbeddingServerError, StoreError, ModelLoadError) as exc:
+            self._notice(f"upgrade of the index paused: {exc}")
+            self._upgrade_done = True
+            return
+        if report is not None and self._on_update is not None:
+            seconds = time.perf_counter() - started
+            self._on_update(WatchUpdate("upgrade", (), "progressive index", report, seconds, time.time()))
 
     def _notice(self, message: str) -> None:
         if self._on_notice is not None:

@@ -166,6 +166,9 @@ class FolderIndex:
 
     def _updated(self, update: WatchUpdate) -> None:
         self._progress = None
+        if update.kind == "upgrade":  # a step of the progressive index: counts stay this index's
+            self._set(READY, self._upgrade_message())
+            return
         self._files, self._units = update.report.files, update.report.units
         if update.kind == "catch-up" or self._state != READY:
             self._set(READY, "ready")
@@ -178,6 +181,19 @@ class FolderIndex:
     def _set(self, state: str, message: str) -> None:
         self._state, self._message = state, message
         self._on_change(self)
+
+    def _upgrade_message(self) -> str:
+        """ "ready", and how far the progressive index's upgrade to the transformer has come."""
+        engine = self._engine
+        try:
+            up = engine.status().get("upgrade") if engine is not None else None
+        except CodesearchError:
+            up = None
+        if not up:
+            return "ready"
+        if up["searching"]:
+            return f"ready (searching with {up['model']})"
+        return f"ready; upgrading to {up['model']}: {up['files']:,} of {up['of_files']:,} files"
 
     def _refresh_counts(self) -> None:
         engine = self._engine

@@ -20,6 +20,9 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    # No progressive upgrade to MiniLM in the background of watch and language-server tests
+    # (processes they start inherit this); tests/test_progressive.py turns it on where it is tested.
+    monkeypatch.setenv("CODESEARCH_UPGRADE_MODEL", "")
     yield
 
 

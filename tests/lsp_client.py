@@ -19,6 +19,7 @@ def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
     """The caller's environment without CODESEARCH_*, with config and cache under `home`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODESEARCH_")}
     env.update(XDG_CONFIG_HOME=str(home / "xdg-config"), XDG_CACHE_HOME=str(home / "xdg-cache"))
+    env["CODESEARCH_UPGRADE_MODEL"] = ""  # no background MiniLM upgrade unless a test asks for it
     env.update(extra or {})
     return env
 

@@ -35,6 +35,7 @@ def server_env(home: Path, **options: str) -> dict[str, str]:
     """The caller's environment without CODESEARCH_*, config and cache under `home`, plus options."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODESEARCH_")}
     env.update(XDG_CONFIG_HOME=str(home / "xdg-config"), XDG_CACHE_HOME=str(home / "xdg-cache"))
+    env["CODESEARCH_UPGRADE_MODEL"] = ""  # no background MiniLM upgrade in these tests
     env.update({f"CODESEARCH_{k.upper()}": v for k, v in options.items()})
     return env
 

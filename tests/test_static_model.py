@@ -67,11 +67,15 @@ def test_queries_find_the_function_that_does_it(static: StaticEmbedder) -> None:
         assert int(np.argmax(vecs @ static.embed_query(query))) == expected, query
 
 
-def test_static_is_opt_in_and_minilm_stays_the_default(tmp_path: Path) -> None:
-    settings, _ = load_settings(tmp_path)
-    assert settings.resolved_model() == "minilm"
-    static, _ = load_settings(tmp_path, {"model": "static"})
-    assert isinstance(make_embedder(static), StaticEmbedder)
+def test_static_is_the_default_and_minilm_its_upgrade(tmp_path: Path) -> None:
+    settings, _ = load_settings(tmp_path, environ={})
+    assert settings.resolved_model() == "static"
+    assert isinstance(make_embedder(settings), StaticEmbedder)
+    upgrade = settings.upgrade_settings()
+    assert upgrade is not None and upgrade.resolved_model() == "minilm" and upgrade.upgrade_settings() is None
+    minilm, _ = load_settings(tmp_path, {"model": "minilm"}, environ={})
+    assert minilm.upgrade_settings() is None
+    assert load_settings(tmp_path, {"upgrade_model": ""}, environ={})[0].upgrade_settings() is None
     bad, _ = load_settings(tmp_path, {"model": "bert-large"})
     with pytest.raises(ConfigError, match="static or minilm"):
         make_embedder(bad)
