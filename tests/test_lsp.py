@@ -396,3 +396,24 @@ async def test_saving_a_copied_function_publishes_a_duplicate_warning(
     copy.write_text("def only_here(x):\n    return x\n")
     assert await saved() == []  # fixed: the warnings go away
     copy.unlink()
+
+
+async def test_the_editor_sees_the_progressive_upgrade_finish(tmp_path: Path) -> None:
+    """With the default progressive index, the folder's status message follows the MiniLM upgrade."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "ranking_repo", repo)
+    client = await start([repo], server_env(tmp_path, {"CODESEARCH_UPGRADE_MODEL": "minilm"}))
+    try:
+        await wait_ready(client)
+        messages = []
+        for _ in range(600):
+            status = await request(client, "codesearch/status", {})
+            messages.append(status["folders"][0]["message"])
+            if "searching with all-MiniLM" in messages[-1]:
+                break
+            await asyncio.sleep(0.2)
+        assert "searching with all-MiniLM-L6-v2-int8" in messages[-1], messages[-5:]
+        found = await request(client, "codesearch/search", {"query": "Command", "k": 1})
+        assert found["results"][0]["symbol"] == "Command"
+    finally:
+        await stop(client)
