@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _corpus import pypi_source
+from _corpus import pypi_sdist, pypi_source
 
 from codesearch import Engine, load_settings
 from codesearch.discover import discover
@@ -115,9 +115,9 @@ def cli_index(root: Path, env: dict[str, str]) -> tuple[dict[str, object], float
     return json.loads(out.stdout), time.perf_counter() - started
 
 
-def cold_real(spec: str, env: dict[str, str], model: str) -> Path:
+def cold_real(spec: str, env: dict[str, str], model: str, sdist: bool = False) -> Path:
     name, version = spec.split("==")
-    root = pypi_source(name, version)
+    root = pypi_sdist(name, version) if sdist else pypi_source(name, version)
     report, wall = cli_index(root, {**env, "CODESEARCH_MODEL": model})
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     timings = report["timings"]
@@ -201,10 +201,16 @@ def main() -> None:
     parser.add_argument("--package", default="django==5.1.4")
     parser.add_argument("--model", default="static", choices=("static", "minilm"))
     parser.add_argument("--tree-files", type=int, default=5000)
+    parser.add_argument(
+        "--sdist", action="store_true", help="the package's sdist (a checkout: tests, docs) not its wheel"
+    )
+    parser.add_argument("--only-real", action="store_true", help="just the cold index of the package")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CODESEARCH_CACHE_DIR": cache, "CODESEARCH_INDEX_DIR": str(Path(cache) / "ix")}
-        root = cold_real(args.package, env, args.model)
+        root = cold_real(args.package, env, args.model, args.sdist)
+    if args.only_real:
+        return
     print("## embedding rate, same texts, one run")
     embed_rates(root)
     with tempfile.TemporaryDirectory() as cache:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -31,6 +32,20 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+class VectorCache(Protocol):
+    """Where the indexer gets document vectors: a cache in front of the model, or none."""
+
+    def through(
+        self, texts: Mapping[str, str], embed: Callable[[list[str]], Vectors]
+    ) -> tuple[dict[str, Vectors], int]:
+        """Vectors of texts by text hash, and how many had to be embedded."""
+        ...
+
+    def close(self) -> None:
+        """Release what it holds."""
+        ...
 
 
 class EmbeddingCache:
@@ -121,3 +136,23 @@ class EmbeddingCache:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+
+class NoCache:
+    """`EmbeddingCache`'s interface for a model cheaper to run than a cache lookup (the static
+    table embeds ~1,400 units/s; reading and writing their vectors in sqlite costs more)."""
+
+    def through(
+        self, texts: Mapping[str, str], embed: Callable[[list[str]], Vectors]
+    ) -> tuple[dict[str, Vectors], int]:
+        """Every text embedded: (vectors by text hash, how many were embedded)."""
+        if not texts:
+            return {}, 0
+        fresh = dict(zip(texts, embed(list(texts.values())), strict=True))
+        bad = sum(1 for v in fresh.values() if not np.isfinite(v).all())
+        if bad:
+            raise EmbeddingError(f"the embedding model returned {bad} vectors with NaN or Inf values")
+        return fresh, len(fresh)
+
+    def close(self) -> None:
+        """Nothing to close."""

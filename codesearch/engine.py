@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from codesearch.cache import EmbeddingCache
+from codesearch.cache import EmbeddingCache, NoCache, VectorCache
 from codesearch.config import Settings, load_settings
 from codesearch.duplicates import DuplicateReport, find_in_change, find_in_repository, options_for
 from codesearch.embedding import Embedder, index_slug, make_embedder
@@ -122,7 +122,7 @@ class Engine:
         self._server: OwnerServer | None = None
         self._store: VectorStore | None = None
         self._state: IndexState | None = None
-        self._cache: EmbeddingCache | None = None
+        self._cache: VectorCache | None = None
         # A language server searches from one thread while its watcher indexes in another:
         # the store and the model are opened once, under this lock.
         self._open_lock = threading.RLock()
@@ -229,12 +229,23 @@ class Engine:
                     self._state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
             return self._store, self._state
 
-    def _cache_for(self) -> EmbeddingCache:
+    def _cache_for(self) -> VectorCache:
         with self._open_lock:
             if self._cache is None:
-                model_id, dims = self._identity()
-                self._cache = EmbeddingCache(self.settings.resolved_cache_dir(), model_id, dims)
+                if self._cheap_model():
+                    self._cache = NoCache()
+                else:
+                    model_id, dims = self._identity()
+                    self._cache = EmbeddingCache(self.settings.resolved_cache_dir(), model_id, dims)
             return self._cache
+
+    def _cheap_model(self) -> bool:
+        """The static table: embedding again is cheaper than the shared cache's lookups."""
+        return (
+            not self._given_embedder
+            and self.settings.backend == "local"
+            and self.settings.resolved_model() == "static"
+        )
 
     # -- the work --------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesearch.cache import EmbeddingCache
+from codesearch.cache import VectorCache
 from codesearch.discover import FileEntry, discover, skip_reason_for_content, under
 from codesearch.embedding.base import Embedder, Vectors, normalize_rows
 from codesearch.errors import CodesearchError
@@ -147,7 +147,7 @@ class Indexer:
         store: VectorStore,
         state: IndexState,
         embedder_factory: Callable[[], Embedder],
-        cache: EmbeddingCache,
+        cache: VectorCache,
         *,
         exclude: Sequence[str] = (),
         max_file_bytes: int = 1_048_576,

@@ -79,7 +79,11 @@ def test_incremental_reindex(nasty_repo: Path) -> None:
         upload.write_text(upload.read_text().replace("def delete(self, key):", "def remove(self, key):"))
         edited = engine.index()
         assert edited.changed_files == 1
-        assert 1 <= edited.embedded <= 4  # the method, its class and file skeletons
+        # The static model skips the cache (embedding is cheaper): the changed file's units only.
+        from codesearch.parsing import parse_file
+
+        units = parse_file("src/net/upload.py", upload.read_bytes(), "python").units
+        assert 1 <= edited.embedded <= len(units)
         assert any(h.symbol == "Uploader.remove" for h in engine.search("remove an object from the bucket"))
         assert not any(h.symbol == "Uploader.delete" for h in engine.search("remove object bucket", k=50))
         (nasty_repo / "lib" / "lru.rs").unlink()
@@ -92,13 +96,18 @@ def test_incremental_reindex(nasty_repo: Path) -> None:
 def test_second_clone_reuses_the_embedding_cache(nasty_repo: Path, tmp_path: Path) -> None:
     import shutil
 
-    with _open(nasty_repo) as engine:
+    # The cache is for models that cost more to run than to look up (MiniLM, a server).
+    with _open(nasty_repo, model="minilm") as engine:
         engine.index()
     clone = tmp_path / "clone"
     shutil.copytree(nasty_repo, clone, symlinks=True, ignore=shutil.ignore_patterns(".codesearch"))
-    with _open(clone) as engine:
+    with _open(clone, model="minilm") as engine:
         report = engine.index()
+        edited = clone / "src" / "net" / "upload.py"
+        edited.write_text(edited.read_text().replace("def delete(self, key):", "def remove(self, key):"))
+        again = engine.index()
     assert report.embedded == 0 and report.cached > 0 and report.units > 0
+    assert again.changed_files == 1 and 1 <= again.embedded <= 4  # the method, its class and file
 
 
 def test_index_lives_where_git_does_not_see_it(nasty_repo: Path) -> None:
