@@ -245,6 +245,15 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(f"  units by language: {langs}")
     for w in report.warnings:
         out.print(f"  note: {escape(w.path)}: {w.reason}")
+    if report.secrets:
+        where = ", ".join(
+            f"{visible(f.path)}:{','.join(str(n) for n, _ in f.secrets)}" for f in report.secrets[:10]
+        )
+        more = f" and {len(report.secrets) - 10} more files" if len(report.secrets) > 10 else ""
+        out.print(
+            f"  redacted {report.secrets_redacted} secrets in {len(report.secrets)} files (indexed as "
+            f"<redacted secret>; move them out of the code): {escape(where)}{more}"
+        )
     if report.resumed:
         out.print("  resumed an interrupted run")
     if upgrade:

@@ -22,8 +22,9 @@ from codesearch.embedding.base import Embedder, Vectors, normalize_rows
 from codesearch.errors import CodesearchError
 from codesearch.fingerprint import FINGERPRINT_VERSION, fingerprint_units
 from codesearch.lexical import document_vector
-from codesearch.models import CodeUnit, IndexReport, SkippedFile
+from codesearch.models import CodeUnit, IndexReport, RedactedFile, SkippedFile
 from codesearch.parsing import parse_file
+from codesearch.redact import redact_source
 from codesearch.representation import lexical_text, plan_units
 from codesearch.safefs import read_limited, read_problem
 from codesearch.state import FileRecord, FingerprintRecord, IndexState
@@ -255,6 +256,8 @@ class Indexer:
             t = time.perf_counter()
             try:
                 source, latin1 = decode_source(item.data)
+                # Secrets are replaced before anything is parsed, embedded, stored or sent.
+                source, secrets = redact_source(entry.path, source)
                 parsed = parse_file(entry.path, source, entry.language, max_file_tokens=self._max_file_tokens)
             except CodesearchError as exc:
                 report.skipped.append(SkippedFile(entry.path, f"could not parse: {exc}"))
@@ -263,6 +266,8 @@ class Indexer:
                 timings["parse"] += time.perf_counter() - t
             if latin1:
                 report.warnings.append(SkippedFile(entry.path, "not UTF-8: read as Latin-1"))
+            if secrets:
+                report.secrets.append(RedactedFile(entry.path, tuple((f.line, f.kind) for f in secrets)))
             item.units = list(parsed.units)
             item.fingerprints = fingerprint_records(source, entry.language, item.units)
             item.data = b""

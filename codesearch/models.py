@@ -134,6 +134,14 @@ class SearchFilters:
     kinds: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class RedactedFile:
+    """A file whose secrets were replaced before indexing: where (1-based lines) and what kind."""
+
+    path: str
+    secrets: tuple[tuple[int, str], ...]
+
+
 @dataclass(slots=True)
 class IndexReport:
     """Summary of one indexing run."""
@@ -151,6 +159,13 @@ class IndexReport:
     warnings: list[SkippedFile] = field(default_factory=list)
     resumed: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    #: Files of this run whose secrets were redacted (codesearch.redact).
+    secrets: list[RedactedFile] = field(default_factory=list)
+
+    @property
+    def secrets_redacted(self) -> int:
+        """How many secrets this run replaced by the marker."""
+        return sum(len(f.secrets) for f in self.secrets)
 
     def to_json(self) -> dict[str, object]:
         """The stable JSON form used by `codesearch index --json`."""
@@ -171,6 +186,11 @@ class IndexReport:
             "units_by_kind": dict(sorted(self.units_by_kind.items())),
             "units_by_language": dict(sorted(self.units_by_language.items())),
             "resumed": self.resumed,
+            "secrets_redacted": self.secrets_redacted,
+            "secrets_redacted_files": [
+                {"path": f.path, "secrets": [{"line": line, "kind": kind} for line, kind in f.secrets]}
+                for f in self.secrets
+            ],
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in sorted(self.timings.items())},
         }

@@ -669,3 +669,98 @@ def test_credentials_in_urls_are_refused_and_masked(tmp_path: Path, option: str)
         line = one_line_error(done)
         assert "holds credentials" in line and "***@127.0.0.1:9" in line
         assert "s3cr3t" not in done.stdout + done.stderr
+
+
+# -- 16. secrets in file contents are redacted before anything is embedded, stored or sent ---------
+
+# Sample values shaped as each provider's (none is a live credential); built by joining so this
+# file holds no secret-shaped literal itself.
+_SECRETS = {
+    "aws_id": "AKIA" + "IOSFODNN7EXAMPLQ",
+    "aws_secret": "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
+    "github": "ghp_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    "password": "hunter2" + "-correct-horse",
+    "url_password": "s3cret" + "pass",
+    "key_body": "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo" + "4lgOEePzNm0tRgeLezV6ffAt0gun",
+    "yaml_password": "db-pass" + "-9f8e7d",
+    "slack": "xoxb-123456789012-" + "1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+}
+
+
+def _secret_repo(root: Path) -> Path:
+    s = _SECRETS
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "settings.py").write_text(
+        "import os\n"
+        f'AWS_ACCESS_KEY_ID = "{s["aws_id"]}"\n'
+        f'aws_secret_access_key = "{s["aws_secret"]}"\n'
+        f'GITHUB_TOKEN = "{s["github"]}"\n'
+        f'password = "{s["password"]}"\n'
+        f'DATABASE_URL = "postgres://admin:{s["url_password"]}@db.example.com/app"\n'
+        f'SLACK = "{s["slack"]}"\n'
+        'SIGNING_KEY = """-----BEGIN RSA PRIVATE KEY-----\n'
+        f"{s['key_body']}\n"
+        '-----END RSA PRIVATE KEY-----"""\n'
+        "\n\n"
+        "def upload_with_retry(path, attempts=3):\n"
+        '    """Send a file, retrying with backoff."""\n'
+        "    return send(path, attempts)\n"
+    )
+    (root / "config.yaml").write_text(f"database:\n  user: app\n  password: {s['yaml_password']}\n")
+    return root
+
+
+def _holds_secret(data: str | bytes) -> list[str]:
+    text = data if isinstance(data, str) else data.decode("latin-1")
+    return [name for name, value in _SECRETS.items() if value in text]
+
+
+def test_secrets_in_contents_are_redacted_before_the_server_and_the_store(tmp_path: Path) -> None:
+    from embed_server import EmbedServer
+
+    root = _secret_repo(tmp_path / "repo")
+    with EmbedServer(dims=32, context_length=4096) as server:
+        flags = ["--backend", "sglang", "--embed-url", server.url, "--model", "test-model"]
+        env = {"CODESEARCH_CONTEXT_LENGTH": "4096", "CODESEARCH_TOKENIZER": ""}
+        done = cs("index", str(root), *flags, "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        sent = json.dumps(server.requests())
+        assert "upload_with_retry" in sent  # the server did get the code
+        assert _holds_secret(sent) == []
+        found = cs("query", "upload with retry", "--root", str(root), *flags, "--json", "-k", "20", env=env)
+    assert found.returncode == 0, found.stderr
+    assert report["secrets_redacted"] == 8
+    by_file = {f["path"]: f["secrets"] for f in report["secrets_redacted_files"]}
+    assert [s["line"] for s in by_file["app/settings.py"]] == [2, 3, 4, 5, 6, 7, 8]
+    assert by_file["config.yaml"] == [{"line": 3, "kind": "Secret Keyword"}]
+    assert _holds_secret(found.stdout) == []
+    assert "<redacted secret>" in found.stdout
+    hits = {h["symbol"]: h for h in json.loads(found.stdout)}
+    # Lines do not move: the function after the secrets is where it is in the file.
+    lines = (root / "app" / "settings.py").read_text().splitlines()
+    start = lines.index("def upload_with_retry(path, attempts=3):") + 1
+    assert (hits["upload_with_retry"]["start_line"], hits["upload_with_retry"]["end_line"]) == (
+        start,
+        start + 2,
+    )
+    for path in [*(root / ".codesearch").rglob("*"), *(tmp_path / "xdg-cache").rglob("*")]:
+        if path.is_file():
+            assert _holds_secret(path.read_bytes()) == [], path
+
+
+def test_secrets_are_redacted_in_the_default_index_and_counted(tmp_path: Path) -> None:
+    root = _secret_repo(tmp_path / "repo")
+    done = cs("index", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "redacted 8 secrets in 2 files" in done.stdout
+    assert "app/settings.py:2,3,4,5,6,7,8" in done.stdout and "config.yaml:3" in done.stdout
+    assert _holds_secret(done.stdout + done.stderr) == []
+    found = cs("query", "database password", "--root", str(root), "--json", "-k", "20")
+    assert found.returncode == 0, found.stderr
+    assert _holds_secret(found.stdout) == [] and "<redacted secret>" in found.stdout
+    for path in (root / ".codesearch").rglob("*"):
+        if path.is_file():
+            assert _holds_secret(path.read_bytes()) == [], path
+    again = cs("index", str(root), "--json")  # nothing changed: nothing to redact this run
+    assert json.loads(again.stdout)["secrets_redacted"] == 0
