@@ -48,10 +48,15 @@ class Settings:
     """Every codesearch option, with its default."""
 
     index_dir: str = _opt(
-        "", "Where the index lives. Empty: `.codesearch/` at the root (git ignores it by itself)."
+        "",
+        "Where the index lives; a relative path is taken from the repository root. Empty: `.codesearch/` "
+        "at the root (git ignores it by itself). One repository's only: another repository's is refused. "
+        "Not from the repository's own config files.",
     )
     cache_dir: str = _opt(
-        "", "The shared embedding cache. Empty: the user cache directory (~/.cache/codesearch)."
+        "",
+        "The shared embedding cache. Empty: the user cache directory (~/.cache/codesearch). Not from the "
+        "repository's own config files.",
     )
     backend: str = _opt(
         "local",
@@ -59,7 +64,11 @@ class Settings:
         "(any OpenAI-compatible /v1/embeddings server).",
         ("local", "sglang"),
     )
-    embed_url: str = _opt("http://127.0.0.1:30000", "Base URL of the embedding server (backend sglang).")
+    embed_url: str = _opt(
+        "http://127.0.0.1:30000",
+        "Base URL of the embedding server (backend sglang). The repository's own config files may "
+        "name only this machine.",
+    )
     model: str = _opt(
         "",
         "Embedding model. Backend local: `static` (the default: a static code embedding table, an index "
@@ -76,7 +85,9 @@ class Settings:
     )
     dimensions: int = _opt(0, "Vector size asked of the server (Matryoshka); 0 = the model's full size.")
     api_key_env: str = _opt(
-        "CODESEARCH_API_KEY", "Name of the environment variable holding the embedding server's API key."
+        "CODESEARCH_API_KEY",
+        "Name of the environment variable holding the embedding server's API key. Not from the "
+        "repository's own config files.",
     )
     query_instruction: str = _opt(
         "Given a code search query, retrieve the code snippet that answers it",
@@ -93,7 +104,9 @@ class Settings:
     serve_host: str = _opt("127.0.0.1", "Address `codesearch serve` binds SGLang to.")
     serve_port: int = _opt(30_000, "Port `codesearch serve` starts SGLang on.")
     serve_mem_fraction: float = _opt(0.8, "GPU memory share SGLang reserves (`--mem-fraction-static`).")
-    serve_args: list[str] = _opt([], "Extra arguments appended to the SGLang command line.")
+    serve_args: list[str] = _opt(
+        [], "Extra arguments appended to the SGLang command line. Not from the repository's own config files."
+    )
     threads: int = _opt(0, "CPU threads for the local model; 0 = all cores.")
     store: str = _opt(
         "edge",
@@ -101,12 +114,20 @@ class Settings:
         "or qdrant-client local mode at `qdrant_path`). See qdrant.md.",
         ("edge", "qdrant"),
     )
-    qdrant_url: str = _opt("", "Qdrant server URL; `https://` turns TLS on.")
+    qdrant_url: str = _opt(
+        "",
+        "Qdrant server URL; `https://` turns TLS on. The repository's own config files may name only "
+        "this machine.",
+    )
     qdrant_path: str = _opt(
-        "", "qdrant-client local mode directory: tests and small demos only (~200 upserts/s)."
+        "",
+        "qdrant-client local mode directory: tests and small demos only (~200 upserts/s). Not from the "
+        "repository's own config files.",
     )
     qdrant_api_key_env: str = _opt(
-        "QDRANT_API_KEY", "Name of the environment variable holding the Qdrant API key."
+        "QDRANT_API_KEY",
+        "Name of the environment variable holding the Qdrant API key. Not from the repository's own "
+        "config files.",
     )
     qdrant_collection: str = _opt(
         "", "Collection name; empty = `cs-<model>-<dimensions>`, shared by repositories."
@@ -272,8 +293,11 @@ class Settings:
         )
 
     def resolved_index_dir(self, root: Path) -> Path:
-        """The index directory for this root."""
-        return Path(self.index_dir).expanduser() if self.index_dir else root / ".codesearch"
+        """The index directory for this root; a relative `index_dir` is taken from the root."""
+        if not self.index_dir:
+            return root / ".codesearch"
+        path = Path(self.index_dir).expanduser()
+        return path if path.is_absolute() else root / path
 
     def resolved_cache_dir(self) -> Path:
         """The shared embedding cache directory."""
@@ -334,6 +358,49 @@ def _refuse_credentials(name: str, url: str, source: str) -> None:
             f"option {name!r} from {source}: the URL {masked} holds credentials; leave them out and put "
             "the key in the environment variable named by api_key_env (qdrant_api_key_env for Qdrant)"
         )
+
+
+#: Options a repository's own files (`.codesearch.toml`, `pyproject.toml`) may not set: where
+#: codesearch writes outside the repository, which of the user's environment variables it sends
+#: to a server, and what `codesearch serve` runs. Only the user file, the environment and flags.
+REPOSITORY_REFUSED = (
+    "index_dir",
+    "cache_dir",
+    "qdrant_path",
+    "api_key_env",
+    "qdrant_api_key_env",
+    "serve_args",
+)
+#: Hosts a repository's own files may point `embed_url` and `qdrant_url` at: this machine only.
+REPOSITORY_URL_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Files at the root a repository's own files may name only inside the repository (the baseline
+#: is written).
+_ROOT_FILES = ("dupes_baseline", "dupes_suppressions")
+
+
+def _check_repository_option(name: str, value: Any, source: str) -> None:
+    """A repository file setting what only the user may set: ConfigError naming where to set it."""
+    where = f"set it in the user file {user_config_file()}, in {ENV_PREFIX}{name.upper()} or with a flag"
+    if name in REPOSITORY_REFUSED:
+        raise ConfigError(
+            f"option {name!r} from {source}: a repository's own config may not set it (it chooses "
+            f"where codesearch writes, what it sends or runs outside the repository); {where}"
+        )
+    if name in _ROOT_FILES and (Path(str(value)).is_absolute() or ".." in Path(str(value)).parts):
+        raise ConfigError(
+            f"option {name!r} from {source}: {value!r} is outside the repository; a repository's own "
+            f"config may name only a file inside it; {where}"
+        )
+    if name in _URL_OPTIONS and value:
+        try:
+            host = urllib.parse.urlsplit(str(value)).hostname
+        except ValueError:
+            host = None
+        if host not in REPOSITORY_URL_HOSTS:
+            raise ConfigError(
+                f"option {name!r} from {source}: a repository's own config may point it only at this "
+                f"machine ({', '.join(REPOSITORY_URL_HOSTS)}), not {mask_url(str(value))}; {where}"
+            )
 
 
 def option_names() -> list[str]:
@@ -416,7 +483,7 @@ def _read_toml(path: Path, table: tuple[str, ...] = ()) -> dict[str, Any]:
     return data
 
 
-def _from_mapping(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+def _from_mapping(values: Mapping[str, Any], source: str, repository: bool = False) -> dict[str, Any]:
     known = set(option_names())
     out: dict[str, Any] = {}
     for key, raw in values.items():
@@ -424,6 +491,8 @@ def _from_mapping(values: Mapping[str, Any], source: str) -> dict[str, Any]:
         if name not in known:
             raise ConfigError(f"unknown option {key!r} in {source}; see `codesearch config --docs`")
         out[name] = _coerce(name, raw, source)
+        if repository:
+            _check_repository_option(name, out[name], source)
     return out
 
 
@@ -448,9 +517,14 @@ def load_settings(
         (f"user file {user_config_file()}", _from_mapping(_read_toml(user_config_file()), "user config")),
         (
             "pyproject.toml [tool.codesearch]",
-            _from_mapping(_read_toml(root / "pyproject.toml", ("tool", "codesearch")), "pyproject.toml"),
+            _from_mapping(
+                _read_toml(root / "pyproject.toml", ("tool", "codesearch")), "pyproject.toml", repository=True
+            ),
         ),
-        (".codesearch.toml", _from_mapping(_read_toml(root / ".codesearch.toml"), ".codesearch.toml")),
+        (
+            ".codesearch.toml",
+            _from_mapping(_read_toml(root / ".codesearch.toml"), ".codesearch.toml", repository=True),
+        ),
         (
             "environment",
             {

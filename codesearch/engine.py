@@ -45,6 +45,7 @@ from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
 from codesearch.ranking import analyse, dense_weight_for, rank, rank_files
 from codesearch.safefs import (
     check_regular_or_absent,
+    claim_index_dir,
     inside_root,
     real_dir,
     real_dirs,
@@ -174,6 +175,7 @@ class Engine:
         refuse_tracked(self.root, self.index_dir)
         real_dir(self.index_dir)
         write_new(self.index_dir / ".gitignore", _GITIGNORE)
+        claim_index_dir(self.index_dir, self.root)
         return self.index_dir
 
     def _become_owner(self) -> None:

@@ -228,3 +228,33 @@ def read_problem(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "is a symlink"
     return f"unreadable: {exc.strerror or exc}"
+
+
+#: File in an index directory naming the repository it belongs to.
+OWNER_ROOT_FILE = "repository"
+
+
+def claim_index_dir(index_dir: Path, root: Path) -> None:
+    """Record in `index_dir` which repository it belongs to; ConfigError when it is another's.
+
+    One index directory shared by two repositories would mix their files, lock and socket. The
+    default `.codesearch/` inside the root follows its repository when that is moved or copied
+    (the record is updated); a configured one names its repository until that record is removed.
+    """
+    path = index_dir / OWNER_ROOT_FILE
+    mine = os.fsencode(root.resolve()).decode("utf-8", "replace")
+    if write_new(path, mine + "\n"):
+        return
+    try:
+        recorded = read_limited(path, 4096)[:4096].decode("utf-8", "replace").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {read_problem(exc)}") from None
+    if recorded == mine:
+        return
+    if index_dir == root / ".codesearch" or not recorded:
+        replace_file(path, mine + "\n")
+        return
+    raise ConfigError(
+        f"index directory {index_dir} holds the index of {recorded}, not of {root}; give each "
+        f"repository its own index_dir (or delete {path} if {recorded} is gone)"
+    )

@@ -19,7 +19,11 @@ STATIC = {"CODESEARCH_MODEL": "static"}  # the fast CPU model: these tests are a
 
 
 def cs(
-    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 300
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "codesearch", *args],
@@ -28,6 +32,7 @@ def cs(
         input=stdin,
         env={**os.environ, **STATIC, **(env or {})},
         timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -764,3 +769,77 @@ def test_secrets_are_redacted_in_the_default_index_and_counted(tmp_path: Path) -
             assert _holds_secret(path.read_bytes()) == [], path
     again = cs("index", str(root), "--json")  # nothing changed: nothing to redact this run
     assert json.loads(again.stdout)["secrets_redacted"] == 0
+
+
+# -- 21. index_dir: relative to the root, never from the repository, one repository's only --------
+
+
+def test_relative_index_dir_is_taken_from_the_root_not_the_cwd(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = cs("index", str(root), "-q", env={"CODESEARCH_INDEX_DIR": "ix"}, cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert (root / "ix" / "indexes").is_dir() and not (elsewhere / "ix").exists()
+    status = cs("status", str(root), "--json", env={"CODESEARCH_INDEX_DIR": "ix"}, cwd=elsewhere)
+    assert json.loads(status.stdout)["index_dir"] == str(root.resolve() / "ix")
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "words"),
+    [
+        (".codesearch.toml", 'index_dir = "{out}"\n', "may not set it"),
+        (".codesearch.toml", 'cache_dir = "{out}"\n', "may not set it"),
+        ("pyproject.toml", '[tool.codesearch]\nindex_dir = "{out}"\n', "may not set it"),
+        (".codesearch.toml", 'qdrant_path = "{out}"\n', "may not set it"),
+        (".codesearch.toml", 'api_key_env = "AWS_SECRET_ACCESS_KEY"\n', "may not set it"),
+        (".codesearch.toml", 'serve_args = ["--trust-remote-code"]\n', "may not set it"),
+        (".codesearch.toml", 'embed_url = "http://collector.example:30000"\n', "only at this machine"),
+        (".codesearch.toml", 'dupes_baseline = "../../.bashrc"\n', "outside the repository"),
+    ],
+)
+def test_repository_config_may_not_choose_where_codesearch_writes_or_sends(
+    tmp_path: Path, file: str, text: str, words: str
+) -> None:
+    root = small_repo(tmp_path / "repo")
+    out = tmp_path / "chosen-by-the-repository"
+    (root / file).write_text(text.format(out=out))
+    for command in (("config", str(root)), ("index", str(root), "-q")):
+        done = cs(*command)
+        assert done.returncode == 3, done.stderr
+        line = one_line_error(done)
+        assert words in line and file in line, line
+    assert not out.exists() and not (root / ".codesearch").exists()
+    # The user may set the same where it is theirs to set.
+    name = text.split("=")[0].split("\n")[-1].strip()
+    if name == "index_dir":  # (the static model keeps no cache: cache_dir is not created)
+        (root / file).unlink()
+        done = cs("index", str(root), "-q", env={f"CODESEARCH_{name.upper()}": str(out)})
+        assert done.returncode == 0, done.stderr
+        assert out.is_dir()
+
+
+def test_repository_config_may_name_a_local_embedding_server(tmp_path: Path) -> None:
+    root = small_repo(tmp_path / "repo")
+    (root / ".codesearch.toml").write_text('embed_url = "http://127.0.0.1:30000"\n')
+    done = cs("config", str(root))
+    assert done.returncode == 0, done.stderr
+
+
+def test_index_dir_shared_by_two_repositories_is_refused(tmp_path: Path) -> None:
+    first = small_repo(tmp_path / "one")
+    second = small_repo(tmp_path / "two")
+    env = {"CODESEARCH_INDEX_DIR": str(tmp_path / "shared")}
+    assert cs("index", str(first), "-q", env=env).returncode == 0
+    for command in (("index", str(second), "-q"), ("status", str(second))):
+        done = cs(*command, env=env)
+        assert done.returncode == 3, done.stderr
+        line = one_line_error(done)
+        assert "holds the index of" in line and str(first.resolve()) in line
+    hits = cs("query", "upload", "--root", str(first), "--json", env=env)
+    assert hits.returncode == 0 and {h["path"] for h in json.loads(hits.stdout)} == {"src/app.py"}
+    # The default .codesearch/ moves with its repository.
+    moved = tmp_path / "moved"
+    assert cs("index", str(second), "-q").returncode == 0
+    second.rename(moved)
+    assert cs("index", str(moved), "-q").returncode == 0
