@@ -108,6 +108,11 @@ class FolderIndex:
         """Open the engine and start indexing in the background; returns at once."""
         threading.Thread(target=self._open, name=f"codesearch-open-{self.root.name}", daemon=True).start()
 
+    def fail(self, message: str) -> None:
+        """Never opened: the folder's settings could not be resolved (a malformed .codesearch.toml).
+        The folder is listed in the error state with the message until it is opened again."""
+        self._set(ERROR, message)
+
     def _open(self) -> None:
         try:
             engine = Engine.open(self.root, self.settings)

@@ -36,7 +36,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
-from codesearch import CodesearchError, FileHit, SearchFilters, SearchHit
+from codesearch import CodesearchError, FileHit, SearchFilters, SearchHit, Settings
 from codesearch.search import MODES
 
 from . import __version__
@@ -56,7 +56,16 @@ log = logging.getLogger("codesearch_lsp")
 
 class _Protocol(LanguageServerProtocol):
     """pygls 2 cannot read a custom request that has no `params` (JSON-RPC allows that):
-    it logs an error and never answers, so the editor waits forever. Give it `null`."""
+    it logs an error and never answers, so the editor waits forever. Give it `null`.
+
+    pygls answers a handler's unexpected exception with JsonRpcInternalError.of(exc_info),
+    whose `data` is the Python traceback: the error is sent with its one-line message only
+    (the traceback still goes to the server's log)."""
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: Any | None = None) -> None:
+        if error is not None and isinstance(error.data, dict) and "traceback" in error.data:
+            error = types.ResponseError(code=error.code, message=error.message)
+        super()._send_response(msg_id, result, error)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "method" in data and "params" not in data and self.get_message_type(data["method"]) is None:
@@ -115,11 +124,12 @@ class CodesearchServer(LanguageServer):
     def open_folder(self, uri: str) -> None:
         """Start indexing a workspace folder in the background."""
         root = fs_path(uri)
+        problem = ""
         try:
             settings = folder_settings(root, self.options)
         except CodesearchError as exc:  # a bad .codesearch.toml: the editor's settings cannot help
+            settings, problem = Settings(), str(exc)
             self.tell(f"codesearch: {exc}", error=True)
-            return
         folder = FolderIndex(
             root,
             settings,
@@ -131,7 +141,10 @@ class CodesearchServer(LanguageServer):
             self.folders[folder.uri] = folder
         if old is not None:
             old.close()
-        folder.start()
+        if problem:
+            folder.fail(problem)  # listed with state "error" and the message; searches say why
+        else:
+            folder.start()
 
     def close_folder(self, uri: str) -> None:
         """Stop indexing a folder that left the workspace."""
