@@ -422,15 +422,21 @@ def test_dupes_repairs_a_corrupt_state_instead_of_crashing(tmp_path: Path) -> No
 
 
 def test_corrupt_shared_cache_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
-    _indexed(tmp_path)
-    [cache] = list((tmp_path / "xdg-cache").rglob("embeddings.sqlite"))
-    _garble(cache)
-    other = small_repo(tmp_path / "other")
-    done = cs("index", str(other), "--json")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["embedded"] > 0
-    assert list(cache.parent.glob("embeddings.sqlite.damaged-*"))
-    assert cs("index", str(other), "-q").returncode == 0
+    from embed_server import EmbedServer
+
+    # The static model keeps no cache (embedding it again is cheaper): a server's model does.
+    with EmbedServer(dims=32, context_length=4096) as server:
+        flags = ["--backend", "sglang", "--embed-url", server.url, "--model", "test-model"]
+        env = {"CODESEARCH_CONTEXT_LENGTH": "4096", "CODESEARCH_TOKENIZER": ""}
+        assert cs("index", str(small_repo(tmp_path / "repo")), "-q", *flags, env=env).returncode == 0
+        [cache] = list((tmp_path / "xdg-cache").rglob("embeddings.sqlite"))
+        _garble(cache)
+        other = small_repo(tmp_path / "other")
+        done = cs("index", str(other), "--json", *flags, env=env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["embedded"] > 0
+        assert list(cache.parent.glob("embeddings.sqlite.damaged-*"))
+        assert cs("index", str(other), "-q", *flags, env=env).returncode == 0
 
 
 # -- 10-14. bad names, unreadable or special files and ignore files, deep trees -----------------
@@ -542,8 +548,10 @@ def test_out_of_range_options_are_one_line_errors(tmp_path: Path, option: str, v
 def test_index_dir_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     root = small_repo(tmp_path / "repo")
     (tmp_path / "a-file").write_text("")
+    # MiniLM: the static model keeps no cache, so it would never open cache_dir.
     for option in ("INDEX_DIR", "CACHE_DIR"):
-        done = cs("index", str(root), "-q", env={f"CODESEARCH_{option}": str(tmp_path / "a-file")})
+        env = {f"CODESEARCH_{option}": str(tmp_path / "a-file"), "CODESEARCH_MODEL": "minilm"}
+        done = cs("index", str(root), "-q", env=env)
         assert done.returncode == 3, done.stderr
         assert "a-file" in one_line_error(done)
 
