@@ -159,7 +159,8 @@ def test_a_short_context_server_still_gets_skeletons(tmp_path: Path, srv: EmbedS
 
 def test_the_local_backend_still_gets_skeletons(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    settings = Settings()
+    # MiniLM: a short-context CPU model that keeps an embedding cache, where what was embedded shows.
+    settings = Settings(model="minilm", upgrade_model="")
     assert settings.backend == "local"
     with Engine.open(repo, settings, write=True) as engine:
         embedder = engine.embedder()
