@@ -44,7 +44,11 @@ Vector = npt.NDArray[np.float32]
 #: Threshold on the mean of Jaccard and cosine for an edited copy, per embedding model,
 #: calibrated with benchmarks/dupes_quality.py (docs/duplicates.md). Models not listed get
 #: UNCALIBRATED_THRESHOLD.
-CALIBRATED_THRESHOLDS = {"all-MiniLM-L6-v2-int8": 0.65, "codesearch-static-minilm-v1": 0.6}
+CALIBRATED_THRESHOLDS = {
+    "all-MiniLM-L6-v2-int8": 0.65,
+    "codesearch-static-minilm-v1": 0.6,
+    "codesearch-static-code-v2": 0.55,
+}
 UNCALIBRATED_THRESHOLD = 0.7
 #: Nearest neighbours by vector asked of the store for each changed unit.
 DENSE_NEIGHBOURS = 10

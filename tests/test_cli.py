@@ -43,7 +43,7 @@ def test_index_json_query_json_and_status(nasty_repo: Path) -> None:
     assert "src/util/dates.go:9-15" in human.stdout and "ParseISODate" in human.stdout
     status = json.loads(cs("status", root, "--json").stdout)
     assert status["indexed"] and status["complete"] and status["units"] == status["store_points"]
-    assert status["model"] == "codesearch-static-minilm-v1" and status["dimensions"] == 256
+    assert status["model"] == "codesearch-static-code-v2" and status["dimensions"] == 256
 
 
 def test_batch_queries_answer_in_order(nasty_repo: Path) -> None:

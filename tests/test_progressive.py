@@ -14,7 +14,7 @@ from codesearch import Engine, load_settings
 from codesearch.watch import Watcher
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ranking_repo"
-STATIC = "codesearch-static-minilm-v1"
+STATIC = "codesearch-static-code-v2"
 MINILM = "all-MiniLM-L6-v2-int8"
 
 
