@@ -63,6 +63,8 @@ DOWNLOADS = DATA / "downloads"
 SHIPPED = build_static_model.SHIPPED
 MODEL_ID = "codesearch-static-code-v2"
 TOKENLEARN = "tokenlearn==0.2.1"
+#: What the shipped table was made with besides build_static_model.PINS (pulled in by them).
+TRAIN_PINS = ("sentence-transformers==6.3.0", "scikit-learn==1.9.1")
 SEED = 0
 #: The teacher reads at most this many tokens (sentence-transformers' max_seq_length for
 #: MiniLM is 256, two of them special); texts are cut there so teacher and student see the same.
@@ -486,6 +488,7 @@ def _venv_python() -> Path:
     if probe.returncode:
         # its declared deps would pull another torch and `datasets`; the training code needs neither
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", TOKENLEARN], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *TRAIN_PINS], check=True)
     return python
 
 
