@@ -522,13 +522,20 @@ def test_file_swapped_after_discovery_is_not_read(tmp_path: Path, kind: str) -> 
 
 def test_very_deep_tree_is_walked(tmp_path: Path) -> None:
     root = small_repo(tmp_path / "repo")
-    deep = root
+    chain = [root]
     for _ in range(1100):
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "deep.py").write_text("def deepest_function():\n    return 1\n")
-    _skipped(cs("index", str(root), "--json"))
-    assert _status(root)["files"] == 2
+        chain.append(chain[-1] / "d")
+        chain[-1].mkdir()
+    (chain[-1] / "deep.py").write_text("def deepest_function():\n    return 1\n")
+    try:
+        _skipped(cs("index", str(root), "--json"))
+        assert _status(root)["files"] == 2
+    finally:
+        # Bottom-up, without recursion: pytest's own clean-up of old temporary directories
+        # (shutil.rmtree, one frame per level) would hit the recursion limit on this tree.
+        (chain[-1] / "deep.py").unlink()
+        for directory in reversed(chain[1:]):
+            directory.rmdir()
 
 
 # -- 22. option values are range-checked once, in config ------------------------------------------
