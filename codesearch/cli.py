@@ -229,7 +229,7 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
         if args.upgrade:
             engine.upgrade(progress=_progress_printer(err) if show else None)
         pending = len(engine.upgrade_pending())
-        upgrade = engine.status().get("upgrade") if pending else None
+        upgrade = engine.upgrade_status() if pending else None
     if args.json:
         out.print_json(json.dumps(report.to_json()))
         return 0

@@ -312,6 +312,23 @@ class Engine:
             )
         return self._upgraded
 
+    def upgrade_status(self) -> dict[str, Any] | None:
+        """How far the upgrade is: {model, files, of_files, searching}; None without one or an index."""
+        if not self.owner:
+            return self.status().get("upgrade")
+        upgrade = self._upgrade_engine()
+        if upgrade is None or not self.has_index:
+            return None
+        pending = len(self.upgrade_pending())
+        files = self._open_store(create=False)[1].counts()[0]
+        self._upgraded = upgrade.has_index and not pending
+        return {
+            "model": upgrade._identity()[0],
+            "files": files - min(files, pending),
+            "of_files": files,
+            "searching": self._upgraded,
+        }
+
     def upgrade(self, progress: ProgressCallback | None = None, max_files: int = 0) -> IndexReport | None:
         """Build the next `max_files` pending files (0: all) into the upgrade model's index.
 
@@ -570,15 +587,9 @@ class Engine:
             complete=state.get_meta("run") == "complete",
             size_bytes=_dir_size(directory),
         )
-        upgrade = self._upgrade_engine()
+        upgrade = self.upgrade_status()
         if upgrade is not None:
-            pending = len(self.upgrade_pending())
-            info["upgrade"] = {
-                "model": upgrade._identity()[0],
-                "files": files - min(files, pending),
-                "of_files": files,
-                "searching": self.upgraded(),
-            }
+            info["upgrade"] = upgrade
         return info
 
     # -- serving other processes ---------------------------------------------------------

@@ -97,10 +97,6 @@ class Indexable(Protocol):
         """Bring these relative paths (files or directories) up to date."""
         ...
 
-    def upgrade_pending(self) -> list[str]:
-        """Files the progressive index's upgrade still lacks (empty: none, or no upgrade)."""
-        ...
-
     def upgrade(self, progress: ProgressCallback | None = None, max_files: int = 0) -> IndexReport | None:
         """Build the next files into the upgrade's index; None when nothing is pending."""
         ...
@@ -526,11 +522,8 @@ class Watcher:
             self._on_update(WatchUpdate(kind, batch.paths, batch.reason, report, seconds, time.time()))
 
     def _upgrading(self) -> bool:
-        """Whether the progressive index still has files to build into the transformer's index."""
-        if self._upgrade_done:
-            return False
-        if not self.engine.upgrade_pending():
-            self._upgrade_done = True
+        """Whether the progressive index may still have files to build into the transformer's index
+        (the next step finds out: `engine.upgrade` answers None when nothing is pending)."""
         return not self._upgrade_done
 
     def _upgrade_step(self) -> None:
@@ -542,6 +535,7 @@ class Watcher:
             self._notice(f"upgrade of the index paused: {exc}")
             self._upgrade_done = True
             return
+        self._upgrade_done = report is None
         if report is not None and self._on_update is not None:
             seconds = time.perf_counter() - started
             self._on_update(WatchUpdate("upgrade", (), "progressive index", report, seconds, time.time()))

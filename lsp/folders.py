@@ -191,7 +191,7 @@ class FolderIndex:
         """ "ready", and how far the progressive index's upgrade to the transformer has come."""
         engine = self._engine
         try:
-            up = engine.status().get("upgrade") if engine is not None else None
+            up = engine.upgrade_status() if engine is not None else None
         except CodesearchError:
             up = None
         if not up:
