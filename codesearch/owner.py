@@ -226,11 +226,13 @@ class OwnerServer:
     def close(self, wait: float = 30.0) -> None:
         """Stop answering, remove the socket, and let the requests being answered finish."""
         self._closed = True
+        # Unlink first, so that a new client finds no socket (and takes over) rather than
+        # connecting to one about to close; a client already in the backlog is reset and retries.
+        with contextlib.suppress(FileNotFoundError):
+            self._path.unlink()
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
-        with contextlib.suppress(FileNotFoundError):
-            self._path.unlink()
         deadline = time.monotonic() + wait
         with self._active_lock:
             active = list(self._active)
@@ -267,6 +269,10 @@ def ask_owner(path: Path, request: dict[str, Any], timeout: float = 60.0) -> dic
             sock.sendall(_encode(request))
             with sock.makefile("rb") as stream:
                 line = stream.readline(MAX_MESSAGE + 1)
+    except (ConnectionResetError, BrokenPipeError):
+        # Connected while the owner was closing (still in its backlog): nothing was answered,
+        # and every request is read-only, so the caller may ask again or take over.
+        raise OwnerGoneError("the process that owned this index closed while asked; try again") from None
     except OSError as exc:
         raise IndexBusyError(
             f"another codesearch process owns this index and is not answering ({exc.strerror or exc}); "

@@ -260,6 +260,28 @@ def test_parallel_queries_without_an_owner_all_answer(tmp_path: Path) -> None:
     assert failures == []
 
 
+def test_a_client_reset_in_the_owners_backlog_is_told_to_retry(tmp_path: Path) -> None:
+    """A client that connects while the owner closes is in the backlog, never accepted, and is
+    reset: that is 'the owner is gone, ask again', never 'the owner is not answering'."""
+    import socket as socketlib
+    import threading
+
+    from codesearch.errors import OwnerGoneError
+    from codesearch.owner import ask_owner
+
+    path = tmp_path / "o.sock"
+    server = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)  # never accepts: the client waits in the backlog
+    closer = threading.Timer(0.3, server.close)
+    closer.start()
+    try:
+        with pytest.raises(OwnerGoneError):
+            ask_owner(path, {"op": "status"}, timeout=10)
+    finally:
+        closer.join()
+
+
 # -- 4, 5, 6. an incomplete, deleted, damaged store or a lost state is repaired by `index` ------
 
 
