@@ -242,13 +242,20 @@ def _file_units(change: ChangedFile, language: str, max_file_tokens: int) -> _Ch
         return None
     try:
         source, _ = decode_source(change.new)
-        parsed = parse_file(change.path, source, language, max_file_tokens=max_file_tokens)
-        fps = fingerprint_units(source, language, parsed.units)
+        parsed = parse_file(change.path, source, language, max_file_tokens=max_file_tokens, tokens=True)
+        fps = fingerprint_units(source, parsed.language, parsed.units, parsed.tokens)
         old: set[str] = set()
         if change.old is not None:
             old_source, _ = decode_source(change.old)
-            old_parsed = parse_file(change.path, old_source, language, max_file_tokens=max_file_tokens)
-            old = {fp.exact for fp in fingerprint_units(old_source, language, old_parsed.units).values()}
+            old_parsed = parse_file(
+                change.path, old_source, language, max_file_tokens=max_file_tokens, tokens=True
+            )
+            old = {
+                fp.exact
+                for fp in fingerprint_units(
+                    old_source, old_parsed.language, old_parsed.units, old_parsed.tokens
+                ).values()
+            }
     except CodesearchError:
         return None  # a file the parser gives up on has no units to compare
     plans = {p.unit.key: p.text for p in plan_units(parsed.units)}

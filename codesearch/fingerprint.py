@@ -17,7 +17,6 @@ A unit's tokens come from tree-sitter with comments and docstrings left out
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ from codesearch.models import CodeUnit
 from codesearch.parsing import IDENTIFIER, LITERAL, code_tokens
 
 #: Bump when anything below changes what is stored: stored fingerprints are then rebuilt.
-FINGERPRINT_VERSION = "2"
+FINGERPRINT_VERSION = "3"
 #: Kinds of units compared for duplication.
 DUPLICATE_KINDS = ("function", "method")
 SHINGLE = 5
@@ -64,13 +63,44 @@ def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+#: Multiplier of the polynomial k-gram hash (odd, 64-bit).
+_GRAM_BASE = np.uint64(0x9E3779B97F4A7C15)
+#: Token hashes by token text, shared across calls (code repeats the same few thousand tokens).
+_token_ids: dict[str, int] = {}
+
+
+def _token_hashes(shape: Sequence[str]) -> npt.NDArray[np.uint64]:
+    ids = _token_ids
+    out = np.empty(len(shape), dtype=np.uint64)
+    for n, token in enumerate(shape):
+        h = ids.get(token)
+        if h is None:
+            if len(ids) > 1_000_000:
+                ids.clear()
+            h = ids[token] = int.from_bytes(
+                hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big"
+            )
+        out[n] = h
+    return out
+
+
 def shingle_set(shape: Sequence[str]) -> npt.NDArray[np.uint32]:
-    """Sorted distinct hashes of the k-grams of a shape token sequence."""
-    if len(shape) < SHINGLE:
-        grams = ["\x1f".join(shape)] if shape else []
-    else:
-        grams = ["\x1f".join(shape[i : i + SHINGLE]) for i in range(len(shape) - SHINGLE + 1)]
-    return np.unique(np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint32, count=len(grams)))
+    """Sorted distinct 32-bit hashes of the k-grams of a shape token sequence
+    (a polynomial hash of the tokens' 64-bit hashes, computed for all k-grams at once)."""
+    if not shape:
+        return np.zeros(0, dtype=np.uint32)
+    h = _token_hashes(shape)
+    k = min(SHINGLE, len(shape))
+    n = len(shape) - k + 1
+    with np.errstate(over="ignore"):
+        grams = h[0:n].copy()
+        for j in range(1, k):
+            grams = grams * _GRAM_BASE + h[j : j + n]
+    return np.unique((grams >> np.uint64(32)).astype(np.uint32))
+
+
+#: Odd 64-bit constants that mix a band's two MinHash rows and its number into one key.
+_MIX = np.array([0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93], dtype=np.uint64)
 
 
 def band_hashes(shingles: npt.NDArray[np.uint32]) -> tuple[int, ...]:
@@ -78,32 +108,50 @@ def band_hashes(shingles: npt.NDArray[np.uint32]) -> tuple[int, ...]:
     if shingles.size == 0:
         return ()
     x = shingles.astype(np.uint64)
-    signature = ((np.outer(_A, x) + _B[:, None]) % _PRIME).min(axis=1)
-    out = []
-    for band in range(BANDS):
-        chunk = signature[band * ROWS : (band + 1) * ROWS].tobytes()
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
-        out.append(int.from_bytes(digest, "big") >> 1)
-    return tuple(out)
+    signature = ((np.outer(_A, x) + _B[:, None]) % _PRIME).min(axis=1).reshape(BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        key = (
+            signature[:, 0] * _MIX[0]
+            ^ signature[:, 1] * _MIX[1]
+            ^ np.arange(1, BANDS + 1, dtype=np.uint64) * _MIX[2]
+        )
+        # splitmix64's finaliser spreads every input bit over the key.
+        key ^= key >> np.uint64(31)
+        key *= _MIX[1]
+        key ^= key >> np.uint64(29)
+    return tuple(int(v) >> 1 for v in key.tolist())
 
 
 def header_length(texts: Sequence[str], signature: str) -> int:
     """How many of a unit's tokens make its signature (decorators included); 0 when unknown.
 
     The signature is whitespace-collapsed (and may be cut short), so it is matched
-    against the tokens' text with all whitespace removed.
+    against the tokens' text with all whitespace removed. The signature opens the unit,
+    so only a prefix of the tokens is searched first.
     """
     wanted = "".join(signature.split())
     if not wanted:
         return 0
-    joined = "".join("".join(t.split()) for t in texts)
+    stripped: list[str] = []
+    size = 0
+    for text in texts:
+        piece = "".join(text.split())
+        stripped.append(piece)
+        size += len(piece)
+        if size >= 2 * len(wanted) + 256:
+            break
+    joined = "".join(stripped)
     at = joined.find(wanted)
+    if at < 0 and len(stripped) < len(texts):
+        stripped.extend("".join(t.split()) for t in texts[len(stripped) :])
+        joined = "".join(stripped)
+        at = joined.find(wanted)
     if at < 0:
         return 0
     end = at + len(wanted)
     covered = 0
-    for n, text in enumerate(texts):
-        covered += len("".join(text.split()))
+    for n, piece in enumerate(stripped):
+        covered += len(piece)
         if covered >= end:
             return n + 1
     return len(texts)
@@ -118,16 +166,23 @@ def fingerprint_tokens(tokens: Sequence[tuple[str, str]], signature: str = "") -
     return UnitFingerprint(_digest(exact), _digest(shape), body, shingles, band_hashes(shingles))
 
 
-def fingerprint_units(source: bytes, language: str, units: Sequence[CodeUnit]) -> dict[str, UnitFingerprint]:
+def fingerprint_units(
+    source: bytes,
+    language: str,
+    units: Sequence[CodeUnit],
+    tokens: Sequence[tuple[str, int, str]] | None = None,
+) -> dict[str, UnitFingerprint]:
     """Fingerprints of a file's functions and methods, by unit key.
 
-    `source` is the bytes the units' offsets index. Units too small to matter
-    (bodies under STORED_MIN_TOKENS tokens) are left out.
+    `source` is the bytes the units' offsets index; `tokens` its code tokens when the
+    parse already made them (`parse_file(..., tokens=True)`), else the file is tokenized
+    here. Units too small to matter (bodies under STORED_MIN_TOKENS tokens) are left out.
     """
     wanted = [u for u in units if u.kind in DUPLICATE_KINDS]
     if not wanted:
         return {}
-    tokens = code_tokens(source, language)
+    if tokens is None:
+        tokens = code_tokens(source, language)
     starts = np.fromiter((start for _, start, _ in tokens), dtype=np.int64, count=len(tokens))
     out: dict[str, UnitFingerprint] = {}
     for unit in wanted:

@@ -22,7 +22,7 @@ from codesearch.embedding.base import Embedder, Vectors, normalize_rows
 from codesearch.errors import CodesearchError
 from codesearch.fingerprint import FINGERPRINT_VERSION, fingerprint_units
 from codesearch.lexical import document_vector
-from codesearch.models import CodeUnit, IndexReport, RedactedFile, SkippedFile
+from codesearch.models import CodeUnit, IndexReport, ParsedFile, RedactedFile, SkippedFile
 from codesearch.parsing import parse_file
 from codesearch.redact import redact_source
 from codesearch.representation import lexical_text, plan_units
@@ -113,12 +113,13 @@ def read_source(entry: FileEntry, max_file_bytes: int) -> tuple[bytes | None, st
     return (None, reason) if reason else (data, "")
 
 
-def fingerprint_records(source: bytes, language: str, units: Sequence[CodeUnit]) -> list[FingerprintRecord]:
+def fingerprint_records(source: bytes, parsed: ParsedFile) -> list[FingerprintRecord]:
     """Fingerprint records of a parsed file's functions and methods (none for text files)."""
-    if language == "text":
+    if parsed.language == "text":
         return []
+    units = parsed.units
     try:
-        fingerprints = fingerprint_units(source, language, units)
+        fingerprints = fingerprint_units(source, parsed.language, units, parsed.tokens)
     except CodesearchError:
         return []  # a file that cannot be fingerprinted is still indexed; it is just not compared
     return [
@@ -258,7 +259,9 @@ class Indexer:
                 source, latin1 = decode_source(item.data)
                 # Secrets are replaced before anything is parsed, embedded, stored or sent.
                 source, secrets = redact_source(entry.path, source)
-                parsed = parse_file(entry.path, source, entry.language, max_file_tokens=self._max_file_tokens)
+                parsed = parse_file(
+                    entry.path, source, entry.language, max_file_tokens=self._max_file_tokens, tokens=True
+                )
             except CodesearchError as exc:
                 report.skipped.append(SkippedFile(entry.path, f"could not parse: {exc}"))
                 continue
@@ -269,7 +272,7 @@ class Indexer:
             if secrets:
                 report.secrets.append(RedactedFile(entry.path, tuple((f.line, f.kind) for f in secrets)))
             item.units = list(parsed.units)
-            item.fingerprints = fingerprint_records(source, entry.language, item.units)
+            item.fingerprints = fingerprint_records(source, parsed)
             item.data = b""
             batch.append(item)
             report.changed_files += 1
@@ -364,10 +367,12 @@ class Indexer:
                     continue
                 try:
                     source, _ = decode_source(data)
-                    parsed = parse_file(rec.path, source, rec.language, max_file_tokens=self._max_file_tokens)
+                    parsed = parse_file(
+                        rec.path, source, rec.language, max_file_tokens=self._max_file_tokens, tokens=True
+                    )
                 except CodesearchError:
                     continue
-                rows.extend(fingerprint_records(source, rec.language, parsed.units))
+                rows.extend(fingerprint_records(source, parsed))
             self._state.replace_fingerprints([r.path for r in chunk], rows)
         self._state.set_meta(fingerprints=FINGERPRINT_VERSION)
 

@@ -72,18 +72,21 @@ def token_id(token: str) -> int:
     return zlib.crc32(token.encode("utf-8")) & 0x7FFFFFFF
 
 
+@lru_cache(maxsize=1 << 17)
+def _word_ids(word: str) -> tuple[int, ...]:
+    """`token_id` of each of `_word_tokens(word)` (remembered, as they are)."""
+    return tuple(token_id(tok) for tok in _word_tokens(word))
+
+
 def document_vector(text: str) -> SparseVector:
-    """BM25 term-frequency weights of a document's tokens."""
-    toks = tokens(text)
-    if not toks:
+    """BM25 term-frequency weights of a document's tokens (two tokens that share an index,
+    a crc32 collision, count as one)."""
+    ids = [i for word in _WORD.findall(text) for i in _word_ids(word)]
+    if not ids:
         return SparseVector((), ())
-    norm = _K1 * (1 - _B + _B * len(toks) / _AVG_LEN)
-    weights: dict[int, float] = {}
-    for tok, tf in Counter(toks).items():
-        idx = token_id(tok)
-        weights[idx] = weights.get(idx, 0.0) + tf * (_K1 + 1) / (tf + norm)
-    ordered = sorted(weights.items())
-    return SparseVector(tuple(i for i, _ in ordered), tuple(v for _, v in ordered))
+    norm = _K1 * (1 - _B + _B * len(ids) / _AVG_LEN)
+    counts = sorted(Counter(ids).items())
+    return SparseVector(tuple(i for i, _ in counts), tuple(tf * (_K1 + 1) / (tf + norm) for _, tf in counts))
 
 
 def query_vector(text: str) -> SparseVector:

@@ -67,6 +67,9 @@ class ParsedFile:
     language: str
     units: tuple[CodeUnit, ...]
     syntax_errors: int = 0
+    #: Code tokens (class, start byte, text) from the same parse, when `parse_file` was asked
+    #: for them and the file was parsed as code; None otherwise.
+    tokens: list[tuple[str, int, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -580,3 +580,17 @@ class K { [Symbol.iterator]() {} }
     assert ("function", "hello") in units
     assert ("method", "send") in units and ("method", "close") in units
     assert ("method", "K.[Symbol.iterator]") in units
+
+
+@pytest.mark.parametrize("name", ["sample.py", "sample.ts", "sample.go", "sample.rs", "latin1.py"])
+def test_tokens_of_the_indexing_parse_are_those_of_a_separate_tokenization(name: str) -> None:
+    from codesearch.parsing import code_tokens
+
+    path = FIXTURES / name
+    source = path.read_bytes().decode("utf-8", "replace").encode()
+    language = language_for_path(name)
+    assert language is not None
+    parsed = parse_file(name, source, language, tokens=True)
+    assert parsed.tokens is not None and len(parsed.tokens) > 10
+    assert parsed.tokens == code_tokens(source, parsed.language)
+    assert parse_file(name, source, language).tokens is None

@@ -17,20 +17,24 @@ MINIFIED_MIN_BYTES = 256 * 1024
 MINIFIED_LINE_BYTES = 1000
 
 
-def parse_file(path: str, source: bytes, language: str, *, max_file_tokens: int = 32768) -> ParsedFile:
+def parse_file(
+    path: str, source: bytes, language: str, *, max_file_tokens: int = 32768, tokens: bool = False
+) -> ParsedFile:
     """Split one file into units: its definitions and the file itself.
 
     `language` is a name from LANGUAGES or "text". Code files yield one unit
     per definition plus a file unit (split into parts when it estimates over
     `max_file_tokens`); text files yield the file unit and, when long,
     sections. Syntax errors never drop a file; ParseError is raised only when
-    the language is unknown or its grammar cannot be loaded.
+    the language is unknown or its grammar cannot be loaded. With `tokens`, a
+    file parsed as code also carries its code tokens (`code_tokens`) from the
+    same parse, for fingerprints.
     """
     if language != TEXT and language not in SPECS:
         raise ParseError(f"{path}: no parser for language {language!r}")
     language = header_language(path, source, language)
     try:
-        return _parse(path, source, language, max_file_tokens)
+        return _parse(path, source, language, max_file_tokens, tokens)
     except ParseError:
         raise
     except Exception as exc:  # a grammar or a rule failed on odd input: report, don't crash
@@ -48,7 +52,7 @@ def header_language(path: str, source: bytes, language: str) -> str:
     return language
 
 
-def _parse(path: str, source: bytes, language: str, max_file_tokens: int) -> ParsedFile:
+def _parse(path: str, source: bytes, language: str, max_file_tokens: int, tokens: bool) -> ParsedFile:
     source = bytes(source)
     text = source.decode("utf-8", "replace")
     if not text.strip():
@@ -65,10 +69,10 @@ def _parse(path: str, source: bytes, language: str, max_file_tokens: int) -> Par
         return ParsedFile(
             path, language, _ordered(file_units(path, language, source, text, [], max_file_tokens))
         )
-    tree = _treesitter.parse(source, language, top_level=too_long)
+    tree = _treesitter.parse(source, language, top_level=too_long, tokens=tokens)
     units = definition_units(path, language, source, tree.definitions, SPECS[language])
     units += file_units(path, language, source, text, tree.top_level_starts, max_file_tokens)
-    return ParsedFile(path, language, _ordered(units), tree.syntax_errors)
+    return ParsedFile(path, language, _ordered(units), tree.syntax_errors, tree.tokens)
 
 
 def _minified(source: bytes) -> bool:

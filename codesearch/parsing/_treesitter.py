@@ -87,6 +87,8 @@ class RawTree:
     definitions: list[RawDefinition]
     top_level_starts: list[int]
     syntax_errors: int
+    #: The file's code tokens (`code_tokens`) from the same parse, when asked for.
+    tokens: list[tuple[str, int, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +144,12 @@ def _grammar(name: str) -> _Grammar:
         return _grammar_unlocked(name)
 
 
-def parse(source: bytes, language: str, *, top_level: bool = False) -> RawTree:
+def parse(source: bytes, language: str, *, top_level: bool = False, tokens: bool = False) -> RawTree:
     """Parse `source` and collect its definitions.
 
     With `top_level`, also return where each top-level node starts (for
-    splitting long files).
+    splitting long files); with `tokens`, also its code tokens (`code_tokens`),
+    from the same parse.
     """
     grammar = _grammar(language)
     tree = Parser(grammar.language).parse(_guard(source, language))
@@ -154,7 +157,13 @@ def parse(source: bytes, language: str, *, top_level: bool = False) -> RawTree:
     errors, wide = _scan_errors(root) if root.has_error else (0, [])
     definitions = _definitions(root, source, grammar, wide)
     starts = [child.start_byte for child in root.children] if top_level else []
-    return RawTree(definitions, starts, errors)
+    found = None
+    if tokens:
+        try:
+            found = _tokens(root, source, grammar)
+        except Exception:  # left to fingerprint_units, which tokenizes again and reports the failure
+            found = None
+    return RawTree(definitions, starts, errors, found)
 
 
 def _guard(source: bytes, language: str) -> bytes:
@@ -432,18 +441,28 @@ _LITERAL_WORDS = ("string", "number", "integer", "float", "char", "rune", "liter
 _IDENTIFIER_TYPES = frozenset({"name", "constant", "variable_name", "simple_identifier", "word"})
 
 
-def _token_class(node: Node) -> str | None:
-    """IDENTIFIER, LITERAL or OTHER for a token node; None for a comment (dropped)."""
-    kind = node.type
+def _token_class(kind: str, named: bool) -> str | None:
+    """IDENTIFIER, LITERAL or OTHER for a token node's type; None for a comment (dropped)."""
     if _is_comment(kind):
         return None
-    if not node.is_named:
+    if not named:
         return OTHER
     if "identifier" in kind or kind in _IDENTIFIER_TYPES:
         return IDENTIFIER
     if any(word in kind for word in _LITERAL_WORDS) and "_type" not in kind:
         return LITERAL
     return OTHER
+
+
+#: What the token walk needs of a node type: (is a whole-string token, is a comment, leaf class).
+_KindFacts = tuple[bool, bool, str | None]
+
+
+def _kind_facts(language: Language, kind_id: int) -> _KindFacts:
+    kind = language.node_kind_for_id(kind_id) or ""
+    named = language.node_kind_is_named(kind_id)
+    is_string = named and ("string" in kind or "heredoc" in kind) and "_type" not in kind
+    return is_string, _is_comment(kind), _token_class(kind, named)
 
 
 def _is_bare_statement(node: Node) -> bool:
@@ -460,28 +479,42 @@ def code_tokens(source: bytes, language: str) -> list[tuple[str, int, str]]:
     """
     grammar = _grammar(language)
     try:
-        return _tokens(Parser(grammar.language).parse(_guard(source, language)).root_node, source)
+        return _tokens(Parser(grammar.language).parse(_guard(source, language)).root_node, source, grammar)
     except Exception as exc:  # a grammar failing on odd input: the caller goes on without tokens
         raise ParseError(f"could not tokenize as {language}: {exc!r}") from exc
 
 
-def _tokens(root: Node, source: bytes) -> list[tuple[str, int, str]]:
+#: _KindFacts by grammar and node kind id, filled as kinds are met.
+_facts: dict[tuple[int, int], _KindFacts] = {}
+
+
+def _tokens(root: Node, source: bytes, grammar: _Grammar) -> list[tuple[str, int, str]]:
     out: list[tuple[str, int, str]] = []
+    language = grammar.language
+    lang_key = id(grammar)
+    # Byte offsets index the text directly when the file is ASCII (most are): no decode per token.
+    ascii_text = source.decode("ascii") if source.isascii() else None
     cursor = root.walk()
     while True:
         node = cursor.node
         descend = False
         if node is not None:
-            kind = node.type
-            is_string = node.is_named and ("string" in kind or "heredoc" in kind) and "_type" not in kind
+            key = (lang_key, node.kind_id)
+            facts = _facts.get(key)
+            if facts is None:
+                facts = _facts[key] = _kind_facts(language, node.kind_id)
+            is_string, comment, cls = facts
             if is_string and _is_bare_statement(node):
                 pass  # a docstring (or a bare string statement) says no more than a comment
-            elif node.child_count == 0 or is_string:
-                cls = LITERAL if is_string else _token_class(node)
-                if cls is not None and node.end_byte > node.start_byte:
-                    out.append((cls, node.start_byte, _text(source, node)))
+            elif is_string or node.child_count == 0:
+                if is_string:
+                    cls = LITERAL
+                start, end = node.start_byte, node.end_byte
+                if cls is not None and end > start:
+                    text = ascii_text[start:end] if ascii_text is not None else _text(source, node)
+                    out.append((cls, start, text))
             else:
-                descend = not _is_comment(kind)
+                descend = not comment
         if descend and cursor.goto_first_child():
             continue
         while not cursor.goto_next_sibling():
