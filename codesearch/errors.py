@@ -4,7 +4,8 @@
     ├── ConfigError                 bad option value or config file
     ├── IndexNotFoundError          no index at this root yet
     ├── IndexBusyError              another process owns the index and did not answer
-    │   └── OwnerGoneError          the owning process ended (or has not started answering)
+    │   ├── OwnerGoneError          the owning process ended (or has not started answering)
+    │   └── IndexRunDeclinedError   the owner does not take index runs (a short-lived command)
     ├── IndexMismatchError          index built with another model or dimensions
     ├── StoreError                  the vector store failed
     ├── EmbeddingError              the embedder failed
@@ -48,6 +49,11 @@ class IndexBusyError(CodesearchError):
 
 class OwnerGoneError(IndexBusyError):
     """The process that owned the index ended, or has not started answering yet: ask again."""
+
+
+class IndexRunDeclinedError(IndexBusyError):
+    """The owner does not run index requests of other processes (it is a short-lived command,
+    not `codesearch watch` or an editor's server): wait for the owner lock instead."""
 
 
 class IndexMismatchError(CodesearchError):

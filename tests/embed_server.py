@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "slow_count": 0,  # the next N embedding requests wait slow_seconds first
     "slow_seconds": 2.0,
     "hold_documents": False,  # document requests (inputs without `Instruct:`) wait while this is true
+    "pass_documents": 0,  # the next N document requests are answered even while hold_documents
     "malformed": "",  # "json": invalid JSON; "fields": items without "embedding"
     "wrong_dims": 0,  # answer vectors of this size instead
     "bad_values": "",  # "nan", "inf" or "zero": answer such vectors
@@ -160,8 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(cfg["slow_seconds"])
         if not isinstance(body, dict):
             return self._error(400, "body is not JSON")
-        while st.config["hold_documents"] and not _is_query(body.get("input")):
-            time.sleep(0.02)
+        if not _is_query(body.get("input")) and not st.take("pass_documents"):
+            while st.config["hold_documents"]:
+                time.sleep(0.02)
         if body.get("model") != cfg["model"]:
             return self._send(
                 404,
