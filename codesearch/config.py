@@ -207,6 +207,11 @@ class Settings:
         1.3, "Multiplier of hits in a language the query names (`... in go`, `rust`, `.ts`)."
     )
     batch_units: int = _opt(64, "Units embedded and written per batch while indexing.")
+    index_workers: int = _opt(
+        0,
+        "Processes that read and parse files while indexing (0 = one per CPU, up to 8; "
+        "1 = none besides the indexing process). Small updates always run in process.",
+    )
     hnsw_threshold: int = _opt(
         250_000,
         "Build an HNSW graph at the end of an index run once the index holds this many units; "
@@ -327,6 +332,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "dense_weight": (0.0, 1.0),
     "rrf_k": (1, None),
     "batch_units": (1, None),
+    "index_workers": (0, 64),
     "hnsw_threshold": (0, None),
     "dupes_min_tokens": (0, None),
     "dupes_min_jaccard": (0.0, 1.0),

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from codesearch.analysis import auto_workers
 from codesearch.cache import EmbeddingCache, NoCache, VectorCache
 from codesearch.config import Settings, load_settings
 from codesearch.duplicates import DuplicateReport, find_in_change, find_in_repository, options_for
@@ -362,6 +363,8 @@ class Engine:
             max_file_tokens=self.settings.max_file_tokens,
             include_secrets=self.settings.include_secrets,
             batch_units=self.settings.batch_units,
+            workers=auto_workers(self.settings.index_workers),
+            static=self._cheap_model(),
         )
         report = indexer.run(progress, only)
         self._maybe_build_hnsw(store, state, report.units, progress)

@@ -11,24 +11,42 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from codesearch.analysis import (
+    Analysis,
+    Analyzer,
+    Options,
+    decode_source,
+    fingerprint_records,
+    point_id,
+    read_source,
+    unit_vectors,
+    wanted_texts,
+)
 from codesearch.cache import VectorCache
-from codesearch.discover import FileEntry, discover, skip_reason_for_content, under
-from codesearch.embedding.base import Embedder, Vectors, normalize_rows
+from codesearch.discover import FileEntry, discover, under
+from codesearch.embedding.base import Embedder
 from codesearch.errors import CodesearchError
-from codesearch.fingerprint import FINGERPRINT_VERSION, fingerprint_units
-from codesearch.lexical import document_vector
-from codesearch.models import CodeUnit, IndexReport, ParsedFile, RedactedFile, SkippedFile
+from codesearch.fingerprint import FINGERPRINT_VERSION
+from codesearch.models import CodeUnit, IndexReport, RedactedFile, SkippedFile
 from codesearch.parsing import parse_file
-from codesearch.redact import redact_source
-from codesearch.representation import lexical_text, plan_units
-from codesearch.safefs import read_limited, read_problem
+from codesearch.representation import plan_units
+from codesearch.safefs import read_limited
 from codesearch.state import FileRecord, FingerprintRecord, IndexState
 from codesearch.store.base import StoredPoint, VectorStore
+
+__all__ = [
+    "Indexer",
+    "Progress",
+    "ProgressCallback",
+    "decode_source",
+    "fingerprint_records",
+    "point_id",
+    "read_source",
+    "unit_payload",
+]
 
 SNIPPET_LINES = 12
 
@@ -60,21 +78,6 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def point_id(path: str, unit_key: str) -> int:
-    """Deterministic 63-bit point id of a unit."""
-    digest = hashlib.blake2b(f"{path}\0{unit_key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
-
-
-def decode_source(data: bytes) -> tuple[bytes, bool]:
-    """UTF-8 bytes for the parser; non-UTF-8 files are read as Latin-1 (lines stay right)."""
-    try:
-        data.decode("utf-8")
-        return data, False
-    except UnicodeDecodeError:
-        return data.decode("latin-1").encode("utf-8"), True
-
-
 def unit_payload(unit: CodeUnit, text_hash: str, file_hash: str) -> dict[str, object]:
     """What the store keeps with a unit: where it is, what it is, a snippet, and hashes."""
     lines = unit.text.splitlines()
@@ -97,49 +100,6 @@ def unit_payload(unit: CodeUnit, text_hash: str, file_hash: str) -> dict[str, ob
     }
 
 
-def read_source(entry: FileEntry, max_file_bytes: int) -> tuple[bytes | None, str]:
-    """A discovered file's bytes, or None and why it is passed over (gone, unreadable,
-    grown too large, binary, minified or generated)."""
-    try:
-        # No link followed, no FIFO waited on, no more read than the limit allows (/dev/zero).
-        data = read_limited(entry.abspath, max_file_bytes)
-    except FileNotFoundError:
-        return None, "vanished while reading"
-    except OSError as exc:
-        return None, read_problem(exc)
-    if len(data) > max_file_bytes:
-        return None, f"larger than {max_file_bytes} bytes"
-    reason = skip_reason_for_content(data, entry.language)
-    return (None, reason) if reason else (data, "")
-
-
-def fingerprint_records(source: bytes, parsed: ParsedFile) -> list[FingerprintRecord]:
-    """Fingerprint records of a parsed file's functions and methods (none for text files)."""
-    if parsed.language == "text":
-        return []
-    units = parsed.units
-    try:
-        fingerprints = fingerprint_units(source, parsed.language, units, parsed.tokens)
-    except CodesearchError:
-        return []  # a file that cannot be fingerprinted is still indexed; it is just not compared
-    return [
-        FingerprintRecord(
-            point_id(u.path, u.key), u.path, u.kind, u.qualified_name, u.start_line, u.end_line, fp
-        )
-        for u in units
-        if (fp := fingerprints.get(u.key)) is not None
-    ]
-
-
-@dataclass(slots=True)
-class _Pending:
-    entry: FileEntry
-    file_hash: str
-    data: bytes
-    units: list[CodeUnit] = field(default_factory=list)
-    fingerprints: list[FingerprintRecord] = field(default_factory=list)
-
-
 class Indexer:
     """Brings an index up to date with the files under a root."""
 
@@ -156,6 +116,8 @@ class Indexer:
         max_file_tokens: int = 32_768,
         include_secrets: bool = False,
         batch_units: int = 64,
+        workers: int = 1,
+        static: bool = False,
     ) -> None:
         self.root = root
         self._store = store
@@ -168,6 +130,9 @@ class Indexer:
         self._max_file_tokens = max_file_tokens
         self._include_secrets = include_secrets
         self._batch_units = max(1, batch_units)
+        self._workers = max(1, workers)
+        self._static = static
+        self._known: set[str] = set()
 
     def _embed(self) -> Embedder:
         if self._embedder is None:
@@ -222,6 +187,7 @@ class Indexer:
         entries, skipped = self.discover(only)
         report.skipped.extend(skipped)
         known = self._state.files()
+        self._known = set(known)
         timings["discover"] = time.perf_counter() - t
 
         present = {e.path for e in entries}
@@ -241,39 +207,31 @@ class Indexer:
             if (rec := known.get(e.path)) is None or (rec.size, rec.mtime_ns) != (e.size, e.mtime_ns)
         ]
         status = Progress("indexing", files_total=len(todo))
-        batch: list[_Pending] = []
+        batch: list[Analysis] = []
         batch_units = 0
         # Small first batches, doubling up to batch_units: the first units are searchable
         # within seconds (a language server answers while it indexes), at no cost later.
         batch_limit = min(self._batch_units, 8)
         touched: list[FileRecord] = []
-        for entry in todo:
-            t = time.perf_counter()
-            item = self._read(entry, known.get(entry.path), report, touched)
-            timings["read"] += time.perf_counter() - t
+        analyzer = Analyzer(Options(self._max_file_bytes, self._max_file_tokens, self._static), self._workers)
+        work = [(e, rec.content_hash if (rec := known.get(e.path)) else None) for e in todo]
+        for item in analyzer.run(work):
+            timings["read"] += item.read_seconds
+            timings["parse"] += item.parse_seconds
             status.files_done += 1
-            if item is None:
+            entry = item.entry
+            if item.skipped:
+                report.skipped.append(SkippedFile(entry.path, item.skipped))
                 continue
-            t = time.perf_counter()
-            try:
-                source, latin1 = decode_source(item.data)
-                # Secrets are replaced before anything is parsed, embedded, stored or sent.
-                source, secrets = redact_source(entry.path, source)
-                parsed = parse_file(
-                    entry.path, source, entry.language, max_file_tokens=self._max_file_tokens, tokens=True
+            if item.unchanged:
+                touched.append(
+                    FileRecord(entry.path, entry.size, entry.mtime_ns, item.file_hash, entry.language)
                 )
-            except CodesearchError as exc:
-                report.skipped.append(SkippedFile(entry.path, f"could not parse: {exc}"))
                 continue
-            finally:
-                timings["parse"] += time.perf_counter() - t
-            if latin1:
+            if item.latin1:
                 report.warnings.append(SkippedFile(entry.path, "not UTF-8: read as Latin-1"))
-            if secrets:
-                report.secrets.append(RedactedFile(entry.path, tuple((f.line, f.kind) for f in secrets)))
-            item.units = list(parsed.units)
-            item.fingerprints = fingerprint_records(source, parsed)
-            item.data = b""
+            if item.secrets:
+                report.secrets.append(RedactedFile(entry.path, tuple((f.line, f.kind) for f in item.secrets)))
             batch.append(item)
             report.changed_files += 1
             batch_units += len(item.units)
@@ -336,19 +294,6 @@ class Indexer:
             self._state.clear_pending(paths)
         return len(bad)
 
-    def _read(
-        self, entry: FileEntry, known: FileRecord | None, report: IndexReport, touched: list[FileRecord]
-    ) -> _Pending | None:
-        data, reason = read_source(entry, self._max_file_bytes)
-        if data is None:
-            report.skipped.append(SkippedFile(entry.path, reason))
-            return None
-        file_hash = hashlib.sha256(data).hexdigest()
-        if known is not None and known.content_hash == file_hash:
-            touched.append(FileRecord(entry.path, entry.size, entry.mtime_ns, file_hash, entry.language))
-            return None
-        return _Pending(entry, file_hash, data)
-
     def _fill_fingerprints(self) -> None:
         """Fingerprint the files an index built before fingerprints existed holds (parsing only).
 
@@ -376,14 +321,16 @@ class Indexer:
             self._state.replace_fingerprints([r.path for r in chunk], rows)
         self._state.set_meta(fingerprints=FINGERPRINT_VERSION)
 
-    def _flush_batch(self, batch: list[_Pending], report: IndexReport, timings: dict[str, float]) -> None:
+    def _flush_batch(self, batch: list[Analysis], report: IndexReport, timings: dict[str, float]) -> None:
         t = time.perf_counter()
         points = self._points(batch, report)
         timings["embed"] += time.perf_counter() - t
         t = time.perf_counter()
         paths = [b.entry.path for b in batch]
         self._state.mark_pending(paths)
-        self._store.delete_paths(paths)
+        # Only files the state knows can have points (those of a killed run's files, pending,
+        # were deleted when this run began): a new file's delete would be a wasted filter scan.
+        self._store.delete_paths([p for p in paths if p in self._known])
         self._store.upsert(points)
         records = [
             FileRecord(b.entry.path, b.entry.size, b.entry.mtime_ns, b.file_hash, b.entry.language)
@@ -395,38 +342,36 @@ class Indexer:
         self._state.commit_files(records, unit_rows, fingerprints=[f for b in batch for f in b.fingerprints])
         timings["store"] += time.perf_counter() - t
 
-    def _points(self, batch: list[_Pending], report: IndexReport) -> list[StoredPoint]:
-        # The plan depends on the embedder's window (skeletons or whole texts): load it.
-        window = self._embed()
-        plans_per_file = [plan_units(item.units, window) for item in batch]
-        wanted = {
-            h: t
-            for plans in plans_per_file
-            for p in plans
-            for h, t in zip(p.text_hashes, p.texts, strict=True)
-            if t.strip()
-        }
-        vectors, embedded = self._cache.through(wanted, lambda texts: self._embed().embed_documents(texts))
-        report.cached += len(wanted) - embedded
-        report.embedded += embedded
+    def _points(self, batch: list[Analysis], report: IndexReport) -> list[StoredPoint]:
+        vectors_per_file = [item.vectors for item in batch]
+        todo = [item for item in batch if item.vectors is None]
+        if todo:
+            # The plan depends on the embedder's window (skeletons or whole texts): load it.
+            window = self._embed()
+            plans_per_file = [plan_units(item.units, window) for item in todo]
+            wanted = wanted_texts(plans_per_file)
+            vectors, embedded = self._cache.through(
+                wanted, lambda texts: self._embed().embed_documents(texts)
+            )
+            report.cached += len(wanted) - embedded
+            report.embedded += embedded
+            planned = iter(
+                [(p.text_hash, v) for p, v in zip(plans, unit_vectors(plans, vectors), strict=True)]
+                for plans in plans_per_file
+            )
+            vectors_per_file = [v if v is not None else next(planned) for v in vectors_per_file]
+        report.embedded += sum(item.embedded for item in batch)
         points: list[StoredPoint] = []
-        for item, plans in zip(batch, plans_per_file, strict=True):
-            unit_vecs: list[Vectors | None] = [None] * len(plans)
-            for i in range(len(plans) - 1, -1, -1):  # children come after their parent
-                parts = [vectors[h] for h in plans[i].text_hashes if h in vectors]
-                parts.extend(v for k in plans[i].children if (v := unit_vecs[k]) is not None)
-                if parts:
-                    unit_vecs[i] = normalize_rows(np.mean(parts, axis=0, keepdims=True).astype(np.float32))[0]
-            for plan, vec in zip(plans, unit_vecs, strict=True):
-                if vec is None:
-                    continue
-                unit = plan.unit
-                points.append(
-                    StoredPoint(
-                        point_id(unit.path, unit.key),
-                        vec,
-                        document_vector(lexical_text(unit)),
-                        unit_payload(unit, plan.text_hash, item.file_hash),
+        for item, unit_vecs in zip(batch, vectors_per_file, strict=True):
+            assert unit_vecs is not None
+            for unit, lexical, (text_hash, vec) in zip(item.units, item.lexical, unit_vecs, strict=True):
+                if vec is not None:
+                    points.append(
+                        StoredPoint(
+                            point_id(unit.path, unit.key),
+                            vec,
+                            lexical,
+                            unit_payload(unit, text_hash, item.file_hash),
+                        )
                     )
-                )
         return points

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from codesearch.errors import StoreError
 from codesearch.fingerprint import UnitFingerprint
@@ -29,15 +30,19 @@ CREATE TABLE IF NOT EXISTS units (
     point_id INTEGER PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, language TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS units_path ON units(path);
 CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS fingerprints (
+DROP TABLE IF EXISTS bands;
+DROP TABLE IF EXISTS fingerprints;
+CREATE TABLE IF NOT EXISTS unit_fingerprints (
     point_id INTEGER PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, symbol TEXT NOT NULL,
     start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, exact TEXT NOT NULL, shape TEXT NOT NULL,
-    tokens INTEGER NOT NULL, shingles BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS fingerprints_path ON fingerprints(path);
-CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, point_id INTEGER NOT NULL, path TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS bands_band ON bands(band);
-CREATE INDEX IF NOT EXISTS bands_path ON bands(path);
+    tokens INTEGER NOT NULL, shingles BLOB NOT NULL, bands BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS unit_fingerprints_path ON unit_fingerprints(path);
 """
+# The LSH band keys of a unit are one int64 blob on its row (one row per unit, not one per band):
+# writing 20 indexed rows per function was a fifth of a cold index. Lookups read every unit's
+# keys into numpy, which takes milliseconds even for 100k functions.
+# (Indexes up to fingerprint version 2 had `fingerprints` and `bands` tables: dropped above, and
+# refilled, since the version changed.)
 
 _FINGERPRINT_COLUMNS = "point_id, path, kind, symbol, start_line, end_line, exact, shape, tokens, shingles"
 
@@ -190,12 +195,12 @@ class IndexState:
             )
 
     def _forget_fingerprints(self, paths: Sequence[str]) -> None:
-        self._db.executemany("DELETE FROM fingerprints WHERE path=?", [(p,) for p in paths])
-        self._db.executemany("DELETE FROM bands WHERE path=?", [(p,) for p in paths])
+        self._db.executemany("DELETE FROM unit_fingerprints WHERE path=?", [(p,) for p in paths])
 
     def _insert_fingerprints(self, records: Sequence[FingerprintRecord]) -> None:
         self._db.executemany(
-            f"INSERT OR REPLACE INTO fingerprints({_FINGERPRINT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO unit_fingerprints({_FINGERPRINT_COLUMNS}, bands)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     r.point_id,
@@ -208,13 +213,10 @@ class IndexState:
                     r.fingerprint.shape,
                     r.fingerprint.tokens,
                     r.fingerprint.shingles.astype(np.uint32).tobytes(),
+                    np.asarray(r.fingerprint.bands, dtype=np.int64).tobytes(),
                 )
                 for r in records
             ],
-        )
-        self._db.executemany(
-            "INSERT INTO bands VALUES(?,?,?)",
-            [(band, r.point_id, r.path) for r in records for band in r.fingerprint.bands],
         )
 
     def replace_fingerprints(self, paths: Sequence[str], records: Sequence[FingerprintRecord]) -> None:
@@ -225,7 +227,7 @@ class IndexState:
 
     def fingerprints(self, ids: Iterable[int] | None = None, min_tokens: int = 0) -> list[FingerprintRecord]:
         """Fingerprint records: all of them, or those with these point ids; at least `min_tokens` long."""
-        sql = f"SELECT {_FINGERPRINT_COLUMNS} FROM fingerprints WHERE tokens >= ?"
+        sql = f"SELECT {_FINGERPRINT_COLUMNS} FROM unit_fingerprints WHERE tokens >= ?"
         if ids is None:
             return [_record(r) for r in self._db.execute(sql + " ORDER BY path, start_line", (min_tokens,))]
         wanted = list(ids)
@@ -237,24 +239,41 @@ class IndexState:
             out.extend(_record(r) for r in rows)
         return out
 
+    def _bands(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Every stored band key and the point id it belongs to, as two aligned arrays."""
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for point, blob in self._db.execute("SELECT point_id, bands FROM unit_fingerprints"):
+            ids.append(point)
+            blobs.append(blob)
+        if not blobs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
+        counts = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
+        return keys, np.repeat(np.asarray(ids, dtype=np.int64), counts)
+
     def band_matches(self, bands: Sequence[int]) -> set[int]:
         """Point ids sharing at least one LSH band key with these."""
-        out: set[int] = set()
-        for start in range(0, len(bands), 500):
-            chunk = list(bands[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                r[0] for r in self._db.execute(f"SELECT point_id FROM bands WHERE band IN ({marks})", chunk)
-            )
-        return out
+        if not bands:
+            return set()
+        keys, owners = self._bands()
+        hit = np.isin(keys, np.asarray(bands, dtype=np.int64))
+        return {int(x) for x in np.unique(owners[hit])}
 
     def band_groups(self, largest: int) -> list[list[int]]:
         """Point ids that share an LSH band key, one list per key (keys shared by over `largest` left out)."""
-        rows = self._db.execute(
-            "SELECT group_concat(point_id) FROM bands GROUP BY band HAVING COUNT(*) BETWEEN 2 AND ?",
-            (largest,),
-        )
-        return [[int(x) for x in str(r[0]).split(",")] for r in rows]
+        keys, owners = self._bands()
+        if keys.size == 0:
+            return []
+        order = np.argsort(keys, kind="stable")
+        keys, owners = keys[order], owners[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        sizes = np.diff(np.r_[starts, keys.size])
+        return [
+            [int(x) for x in owners[start : start + size]]
+            for start, size in zip(starts.tolist(), sizes.tolist(), strict=True)
+            if 2 <= size <= largest
+        ]
 
     def counts(self) -> tuple[int, int, dict[str, int], dict[str, int]]:
         """Files, units, units by kind, units by language."""

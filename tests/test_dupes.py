@@ -372,9 +372,13 @@ def test_index_built_before_fingerprints_gets_them(tmp_path: Path) -> None:
     assert subprocess.run([sys.executable, "-m", "codesearch", "index", str(root), "-q"]).returncode == 0
     (state,) = (root / ".codesearch" / "indexes").glob("*/state.sqlite")
     with sqlite3.connect(state) as db:  # what an index of an older codesearch looks like
-        db.execute("DROP TABLE fingerprints")
-        db.execute("DROP TABLE bands")
-        db.execute("DELETE FROM meta WHERE key='fingerprints'")
+        db.execute("DROP TABLE unit_fingerprints")
+        # fingerprint version 2 kept one row per band key in its own table
+        db.execute("CREATE TABLE fingerprints (point_id INTEGER PRIMARY KEY, path TEXT)")
+        db.execute(
+            "CREATE TABLE bands (band INTEGER NOT NULL, point_id INTEGER NOT NULL, path TEXT NOT NULL)"
+        )
+        db.execute("UPDATE meta SET value='2' WHERE key='fingerprints'")
     done = cs(root, "--json")
     assert done.returncode == 1, done.stderr
     assert [p["kind"] for p in pairs(done)] == ["renamed"]
