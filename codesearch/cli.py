@@ -208,7 +208,11 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.path)
     settings, _ = load_settings(root, _overrides(args))
 
-    with Engine.open(root, settings, write=True, on_wait=_waiting_printer(err)) as engine:
+    # While `codesearch watch` or an editor's server owns the index, it runs this index and
+    # streams its progress here; while another `codesearch index` owns it, this one waits.
+    with Engine.open(
+        root, settings, write=True, on_wait=_waiting_printer(err), hand_off=True, take_over=True
+    ) as engine:
         if args.dry_run:
             from codesearch.dryrun import dry_run
 
@@ -228,8 +232,8 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
         report = engine.index(progress=_progress_printer(err) if show else None)
         if args.upgrade:
             engine.upgrade(progress=_progress_printer(err) if show else None)
-        pending = len(engine.upgrade_pending())
-        upgrade = engine.upgrade_status() if pending else None
+        upgrade = engine.upgrade_status()
+        pending = upgrade["of_files"] - upgrade["files"] if upgrade and not upgrade["searching"] else 0
     if args.json:
         out.print_json(json.dumps(report.to_json()))
         return 0
@@ -288,6 +292,9 @@ def _progress_printer(err: Console) -> Any:
         if p.phase.startswith("building"):
             err.print(f"\n{p.phase} for {p.units_done} units; this takes a few minutes once")
             return
+        if p.phase.startswith("waiting"):  # the owner runs this index after its own
+            err.print(f"{p.phase}…")
+            return
         if p.phase != "done" and now - last[0] < (0.2 if err.is_terminal else 5.0):
             return
         last[0] = now
@@ -324,9 +331,12 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
                     req = json.loads(line)
                     if not isinstance(req, dict):
                         raise TypeError("a request is a JSON object")
+                    partial = _partial(engine)
                     found = _search(engine, args, str(req["query"]), int(req.get("k") or settings.k))
                     key = "files" if args.files else "results"
                     payload: Any = {"id": req.get("id"), key: [h.to_json() for h in found]}
+                    if partial:  # only while a first index runs: other lines keep their keys
+                        payload["partial"] = True
                 except (ValueError, KeyError, TypeError) as exc:
                     # The id is kept whenever the line was an object: the caller can match the answer.
                     ident = req.get("id") if isinstance(req, dict) else None
@@ -339,7 +349,13 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
         if not args.query:
             err.print("error: give a query, or --batch to read queries from stdin")
             return 2
+        partial = _partial(engine)
         hits = _search(engine, args, args.query, args.k)
+    if partial:
+        err.print(
+            f"partial: the index is still being built ({partial['files']} of {partial['of_files']} "
+            "files so far); these results cover what is indexed"
+        )
     if args.json:
         sys.stdout.write(json.dumps([h.to_json() for h in hits], indent=2) + "\n")
         return 0
@@ -351,6 +367,13 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
         else:
             _print_hit(out, root, rank, hit)
     return 0
+
+
+def _partial(engine: Engine) -> dict[str, Any] | None:
+    """The run under way when searches see only part of the index (a first index in another
+    process, or one resuming an interrupted run); None otherwise."""
+    run = engine.indexing()
+    return run if run and run.get("partial") else None
 
 
 def _search(
@@ -431,10 +454,12 @@ def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
         return 0
     age = info.get("age_seconds")
     fresh = f"{_ago(age)} ago" if age is not None else "never finished"
-    out.print(
-        f"state:      {'complete' if info['complete'] else 'interrupted (the next index run resumes)'}"
-        f", last indexed {fresh}"
-    )
+    run = info.get("indexing")
+    if run:
+        state = f"indexing ({run['files']} of {run['of_files']} files)"
+    else:
+        state = "complete" if info["complete"] else "interrupted (the next index run resumes)"
+    out.print(f"state:      {state}, last indexed {fresh}")
     out.print(
         f"contents:   {info['files']} files, {info['units']} units; "
         + ", ".join(f"{n} {k}" for k, n in sorted(info["units_by_kind"].items()))

@@ -6,7 +6,10 @@
 
 The engine that takes the owner lock opens the store and answers other
 processes (codesearch.owner); an engine that finds the lock taken forwards its
-searches and status requests to the owner instead.
+searches and status requests to the owner instead. An owner that keeps running
+(`codesearch watch`, an editor's server: `accept_index_runs`) also runs the index
+requests of others (`Engine.open(write=True, hand_off=True)`), one at a time with
+its own, and streams their progress back.
 """
 
 from __future__ import annotations
@@ -34,15 +37,24 @@ from codesearch.errors import (
     ConfigError,
     IndexBusyError,
     IndexNotFoundError,
+    IndexRunDeclinedError,
     OwnerGoneError,
     StoreError,
 )
 from codesearch.gitstage import ChangedFile, decode_changes, encode_changes
 from codesearch.indexer import Indexer, Progress, ProgressCallback
 from codesearch.lexical import query_vector
-from codesearch.models import FileHit, IndexReport, SearchFilters, SearchHit, content_hash
+from codesearch.models import (
+    FileHit,
+    IndexReport,
+    RedactedFile,
+    SearchFilters,
+    SearchHit,
+    SkippedFile,
+    content_hash,
+)
 from codesearch.moving import move_points
-from codesearch.owner import OwnerLock, OwnerServer, ask_owner, socket_path
+from codesearch.owner import OwnerLock, OwnerServer, Send, ask_owner, socket_path
 from codesearch.ranking import analyse, dense_weight_for, rank, rank_files
 from codesearch.safefs import (
     check_regular_or_absent,
@@ -96,6 +108,58 @@ def _labelled(
     return report
 
 
+class _Stopped(BaseException):
+    """Raised from the progress callback of another process's index run to end it early
+    (this owner stops, or that process went away); the index stays consistent."""
+
+
+#: Seconds between the progress lines an owner sends for another process's index run.
+PROGRESS_EVERY = 0.1
+
+
+def _progress_json(p: Progress) -> dict[str, Any]:
+    return dataclasses.asdict(p)
+
+
+def _progress_from_json(raw: dict[str, Any]) -> Progress | None:
+    """An owner's progress line as a Progress; None if it is not one."""
+    try:
+        return Progress(
+            phase=str(raw["phase"]),
+            **{f: int(raw.get(f) or 0) for f in ("files_done", "files_total", "units_done", "embedded")},
+            elapsed=float(raw.get("elapsed") or 0.0),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _report_from_json(raw: dict[str, Any]) -> IndexReport:
+    """The IndexReport of its `to_json()` form (an index run answered by the owner)."""
+
+    def files(key: str) -> list[SkippedFile]:
+        return [SkippedFile(str(f["path"]), str(f["reason"])) for f in raw.get(key) or ()]
+
+    return IndexReport(
+        files=int(raw.get("files", 0)),
+        units=int(raw.get("units", 0)),
+        embedded=int(raw.get("embedded", 0)),
+        cached=int(raw.get("cached", 0)),
+        deleted=int(raw.get("deleted", 0)),
+        changed_files=int(raw.get("changed_files", 0)),
+        seconds=float(raw.get("seconds", 0.0)),
+        units_by_kind=dict(raw.get("units_by_kind") or {}),
+        units_by_language=dict(raw.get("units_by_language") or {}),
+        skipped=files("skipped_files"),
+        warnings=files("warnings"),
+        resumed=bool(raw.get("resumed")),
+        timings=dict(raw.get("timings") or {}),
+        secrets=[
+            RedactedFile(str(f["path"]), tuple((int(s["line"]), str(s["kind"])) for s in f["secrets"]))
+            for f in raw.get("secrets_redacted_files") or ()
+        ],
+    )
+
+
 def _check_paths(root: Path, reply: dict[str, Any]) -> None:
     """Refuse an owner's answer naming a file outside the root: nothing reads or prints it."""
     rows = list(reply.get("hits") or ())
@@ -109,6 +173,17 @@ def _check_paths(root: Path, reply: dict[str, Any]) -> None:
                 f"the process that owns this index answered a path outside {root} ({path!r}); "
                 "not reading it: stop that process"
             )
+
+
+def _raise_error(reply: dict[str, Any]) -> None:
+    """Raise the error an owner answered, as its own class where it names one of ours."""
+    if "error" in reply:
+        from codesearch import errors
+
+        cls = getattr(errors, str(reply.get("type")), CodesearchError)
+        if not (isinstance(cls, type) and issubclass(cls, CodesearchError)):
+            cls = CodesearchError
+        raise cls(str(reply["error"]))
 
 
 class Engine:
@@ -130,6 +205,14 @@ class Engine:
         self._open_lock = threading.RLock()
         self.owner = False
         self._take_over = False
+        # Index runs: one at a time (the owner's own and those other processes hand it), the
+        # one under way (for status and partial answers), and whether others may hand it runs.
+        self._work_lock = threading.RLock()
+        self._live: Progress | None = None
+        self._live_partial = False
+        self._runs_for_others = threading.Event()
+        self._wait = 600.0
+        self._on_wait: Callable[[int | None], None] | None = None
         # The progressive index: the transformer's index beside this (static) one.
         self._upgrade: Engine | None = None
         self._upgraded: bool | None = None  # the upgrade covers every file (None: not known yet)
@@ -147,11 +230,15 @@ class Engine:
         wait: float = 600.0,
         on_wait: Any = None,
         take_over: bool = False,
+        hand_off: bool = False,
     ) -> Engine:
         """Open the index of `root`. With write=True, wait (up to `wait` s) to own it.
 
         With take_over=True, an engine that forwards to an owner becomes the owner itself when
         that owner ends mid-request (a short-lived command; long-lived front ends do their own).
+        With write=True and hand_off=True, an engine that finds the index owned does not wait:
+        its `index()` and `upgrade()` are run by the owner when it takes index runs (`codesearch
+        watch`, an editor's server), and wait for the lock only when it does not.
         """
         root_path = Path(root).resolve()
         if not root_path.is_dir():
@@ -160,9 +247,12 @@ class Engine:
             settings, _ = load_settings(root_path)
         engine = cls(root_path, settings, embedder=embedder)
         engine._take_over = take_over
-        if engine._lock.acquire(timeout=0.0) or (
-            write and engine._lock.acquire(timeout=wait, on_wait=on_wait)
-        ):
+        engine._wait, engine._on_wait = wait, on_wait
+        if engine._lock.acquire(timeout=0.0):
+            engine._become_owner()
+        elif write and hand_off:
+            pass  # index runs are handed to the owner (codesearch.owner)
+        elif write and engine._lock.acquire(timeout=wait, on_wait=on_wait):
             engine._become_owner()
         elif write:
             raise IndexBusyError(
@@ -181,7 +271,17 @@ class Engine:
 
     def _become_owner(self) -> None:
         self.owner = True
-        self._server = OwnerServer(socket_path(self.index_dir), self._handle)
+        self._server = OwnerServer(
+            socket_path(self.index_dir), lambda request, send: self._handle(request, send, remote=True)
+        )
+
+    def accept_index_runs(self, accept: bool = True) -> None:
+        """Whether this owner runs the index requests of other processes (a long-lived owner: the
+        watcher turns it on). Turning it off ends a run under way at its next file."""
+        if accept:
+            self._runs_for_others.set()
+        else:
+            self._runs_for_others.clear()
 
     def _identity(self) -> tuple[str, int]:
         if self.settings.backend == "local" and self._embedder is None:
@@ -256,24 +356,30 @@ class Engine:
         """Bring the index up to date with the files under the root.
 
         Once the progressive index's upgrade covers every file, it is kept current too (only
-        changed files are embedded again); before that, `upgrade()` builds it."""
-        upgraded = self.upgraded()
-        report = self._run(progress, None)
-        if upgraded and self._upgrade is not None:
-            self._upgrade.index(_labelled(progress, self._upgrade))
-        self._upgraded = None
-        return report
+        changed files are embedded again); before that, `upgrade()` builds it.
+
+        An engine opened with hand_off=True that does not own the index has the owner run it."""
+        if not self.owner:
+            return _report_from_json(self._hand_off({"op": "index"}, progress)["report"])
+        with self._work_lock:
+            upgraded = self.upgraded()
+            report = self._run(progress, None)
+            if upgraded and self._upgrade is not None:
+                self._upgrade.index(_labelled(progress, self._upgrade))
+            self._upgraded = None
+            return report
 
     def update(self, paths: Iterable[str], progress: ProgressCallback | None = None) -> IndexReport:
         """Bring just these paths up to date (relative files or directories, created, changed or gone)."""
         rel = [p.replace(os.sep, "/").strip("/") for p in paths]
         wanted = [p for p in rel if p and not p.startswith("..")]
-        report = self._run(progress, wanted)
-        upgrade = self._upgrade_engine()
-        if upgrade is not None and upgrade.has_index:
-            upgrade.update(wanted, _labelled(progress, upgrade))
-        self._upgraded = None
-        return report
+        with self._work_lock:
+            report = self._run(progress, wanted)
+            upgrade = self._upgrade_engine()
+            if upgrade is not None and upgrade.has_index:
+                upgrade.update(wanted, _labelled(progress, upgrade))
+            self._upgraded = None
+            return report
 
     # -- the progressive index -----------------------------------------------------------
 
@@ -335,14 +441,18 @@ class Engine:
 
         None when nothing is pending. A kill loses nothing: what was written stays, the rest
         stays pending, and searches keep using this index until the upgrade covers every file."""
-        upgrade = self._upgrade_engine()
-        pending = self.upgrade_pending()
-        if upgrade is None or not pending:
-            return None
-        batch = pending[:max_files] if max_files else pending
-        report = upgrade.update(batch, _labelled(progress, upgrade, len(pending)))
-        self._upgraded = None
-        return report
+        if not self.owner:
+            raw = self._hand_off({"op": "upgrade", "max_files": max_files}, progress)["report"]
+            return None if raw is None else _report_from_json(raw)
+        with self._work_lock:
+            upgrade = self._upgrade_engine()
+            pending = self.upgrade_pending()
+            if upgrade is None or not pending:
+                return None
+            batch = pending[:max_files] if max_files else pending
+            report = upgrade.update(batch, _labelled(progress, upgrade, len(pending)))
+            self._upgraded = None
+            return report
 
     def _active(self) -> Engine:
         """The engine whose index answers searches: the upgrade once complete, else this one."""
@@ -366,9 +476,43 @@ class Engine:
             workers=auto_workers(self.settings.index_workers),
             static=self._cheap_model(),
         )
-        report = indexer.run(progress, only)
-        self._maybe_build_hnsw(store, state, report.units, progress)
+
+        def track(p: Progress) -> None:
+            self._live = dataclasses.replace(p)
+            if progress is not None:
+                progress(p)
+
+        # Searches meanwhile see part of the index when it was not complete before this run.
+        self._live_partial = state.get_meta("run") != "complete"
+        self._live = Progress("starting")
+        try:
+            report = indexer.run(track, only)
+            self._maybe_build_hnsw(store, state, report.units, progress)
+        finally:
+            self._live = None
         return report
+
+    def indexing(self) -> dict[str, Any] | None:
+        """The index run under way in the owning process, None when none runs:
+        {phase, files, of_files, partial}. `partial`: the index was not complete when the run
+        began (a first index, or one resuming an interrupted run), so searches see part of it."""
+        if not self.owner:
+            try:
+                found = self._ask({"op": "indexing"}).get("indexing")
+            except IndexBusyError:
+                raise
+            except CodesearchError:  # an owner of an older version, which cannot tell
+                return None
+            return dict(found) if isinstance(found, dict) else None
+        live = self._live
+        if live is None:
+            return None
+        return {
+            "phase": live.phase,
+            "files": live.files_done,
+            "of_files": live.files_total,
+            "partial": self._live_partial,
+        }
 
     def _maybe_build_hnsw(
         self, store: VectorStore, state: IndexState, count: int, progress: ProgressCallback | None
@@ -590,6 +734,9 @@ class Engine:
             complete=state.get_meta("run") == "complete",
             size_bytes=_dir_size(directory),
         )
+        live = self.indexing()
+        if live is not None:
+            info["indexing"] = live
         upgrade = self.upgrade_status()
         if upgrade is not None:
             info["upgrade"] = upgrade
@@ -597,33 +744,117 @@ class Engine:
 
     # -- serving other processes ---------------------------------------------------------
 
-    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _ask(
+        self,
+        request: dict[str, Any],
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        timeout: float | None = 60.0,
+    ) -> dict[str, Any]:
         request["root"] = str(self.root)
-        deadline = time.monotonic() + OWNER_GONE_WAIT
+        deadline: float | None = None
         while True:
             try:
-                reply = ask_owner(socket_path(self.index_dir), request)
+                reply = ask_owner(socket_path(self.index_dir), request, timeout, on_progress)
+                _raise_error(reply)
                 break
             except OwnerGoneError:
-                # The owner ended (a short-lived command) or has not started answering yet.
+                # The owner ended (a short-lived command, or one that stopped during an index
+                # run it was asked for) or has not started answering yet.
                 if self._take_over and self._lock.acquire(timeout=0.0):
                     self._become_owner()
-                    return self._handle(request)
+
+                    def send(message: dict[str, Any]) -> None:
+                        if on_progress is not None and isinstance(message.get("progress"), dict):
+                            on_progress(message["progress"])
+
+                    return self._handle(request, send)
+                deadline = deadline or time.monotonic() + OWNER_GONE_WAIT
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.05)
-        if "error" in reply:
-            from codesearch import errors
-
-            cls = getattr(errors, str(reply.get("type")), CodesearchError)
-            if not (isinstance(cls, type) and issubclass(cls, CodesearchError)):
-                cls = CodesearchError
-            raise cls(str(reply["error"]))
         _check_paths(self.root, reply)
         return reply
 
-    def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _hand_off(self, request: dict[str, Any], progress: ProgressCallback | None) -> dict[str, Any]:
+        """Have the owner run an index request, its progress shown here; where the owner takes
+        no index runs, wait for the lock and run it here."""
+
+        def show(raw: dict[str, Any]) -> None:
+            p = _progress_from_json(raw)
+            if progress is not None and p is not None:
+                progress(p)
+
+        try:
+            return self._ask(request, show, timeout=None)
+        except IndexRunDeclinedError:
+            pass
+        except IndexBusyError:
+            raise
+        except CodesearchError as exc:
+            if "unknown request" not in str(exc):  # else an owner of an older version: wait for it
+                raise
+        if not self._lock.acquire(timeout=self._wait, on_wait=self._on_wait):
+            raise IndexBusyError(
+                f"another codesearch process (pid {self._lock.holder_pid()}) kept the index busy "
+                f"for {self._wait:.0f} s; try again when it is done"
+            )
+        self._become_owner()
+        report = (
+            self.index(progress)
+            if request["op"] == "index"
+            else self.upgrade(progress, int(request.get("max_files") or 0))
+        )
+        return {"report": None if report is None else report.to_json()}
+
+    def _run_for(self, request: dict[str, Any], send: Send | None, remote: bool) -> dict[str, Any]:
+        """An index run asked for by another process (remote) or by this one after taking over."""
+        if remote and not self._runs_for_others.is_set():
+            raise IndexRunDeclinedError(
+                f"the process that owns this index (pid {os.getpid()}) takes no index runs of others"
+            )
+        last: list[Any] = [0.0, ""]  # when the last line was sent, and its phase
+
+        def relay(p: Progress) -> None:
+            if remote and not self._runs_for_others.is_set():
+                raise _Stopped
+            now = time.monotonic()
+            if send is not None and (p.phase != last[1] or now - last[0] >= PROGRESS_EVERY):
+                last[:] = [now, p.phase]
+                try:
+                    send({"progress": _progress_json(p)})
+                except OSError:  # the asking process went away (Ctrl-C): stop, as Ctrl-C does
+                    raise _Stopped from None
+
+        try:
+            if not self._work_lock.acquire(blocking=False):
+                relay(
+                    Progress(
+                        f"waiting: the process that owns this index (pid {os.getpid()}) is "
+                        "indexing; this run follows"
+                    )
+                )
+                self._work_lock.acquire()
+            try:
+                if request.get("op") == "index":
+                    report: IndexReport | None = self.index(relay)
+                else:
+                    report = self.upgrade(relay, int(request.get("max_files") or 0))
+            finally:
+                self._work_lock.release()
+        except _Stopped:
+            raise OwnerGoneError(
+                "the process that owned this index stopped during the index run; try again"
+            ) from None
+        return {"report": None if report is None else report.to_json()}
+
+    def _handle(
+        self, request: dict[str, Any], send: Send | None = None, remote: bool = False
+    ) -> dict[str, Any]:
         op = request.get("op")
+        if op in ("index", "upgrade"):
+            return self._run_for(request, send, remote)
+        if op == "indexing":
+            return {"indexing": self.indexing()}
         if op in ("search", "search_files"):
             filters = SearchFilters(
                 languages=tuple(request.get("languages") or ()),
@@ -646,6 +877,7 @@ class Engine:
 
     def close(self) -> None:
         """Flush and release everything; the next process can own the index."""
+        self._runs_for_others.clear()  # a run for another process ends at its next file
         if self._upgrade is not None:
             self._upgrade.close()
             self._upgrade = None

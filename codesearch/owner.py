@@ -3,9 +3,14 @@
 Qdrant Edge lets one process open a shard directory. The process that takes the
 owner lock (an flock on `owner.lock` in the index directory) opens the store and
 answers other processes over a Unix socket: a `codesearch query` run while
-`codesearch index` or `codesearch watch` works is answered by that process, and a
-second `codesearch index` waits for the lock. The kernel drops the lock when its
+`codesearch index` or `codesearch watch` works is answered by that process. A
+`codesearch index` run while `codesearch watch` or an editor's server owns the index
+is handed to that owner, which indexes and streams its progress back; while another
+`codesearch index` owns it, it waits for the lock. The kernel drops the lock when its
 holder dies, even by kill -9, so a crash never leaves the index locked.
+
+The protocol: one JSON object per line each way. A request is answered by one reply
+line, which a long request (an index run) may precede by `{"progress": {...}}` lines.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from typing import Any, BinaryIO
 from codesearch.errors import CodesearchError, ConfigError, IndexBusyError, OwnerGoneError
 from codesearch.safefs import open_file, real_dir
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+#: Sends an interim line (`{"progress": ...}`) before the reply; raises OSError if the client left.
+Send = Callable[[dict[str, Any]], None]
+Handler = Callable[[dict[str, Any], Send], dict[str, Any]]
 
 
 #: Largest request or reply line (a duplicate check sends the changed files' text).
@@ -203,8 +210,12 @@ class OwnerServer:
                         stream.write(_encode({"error": "request too large", "type": "CodesearchError"}))
                         stream.flush()
                         return
-                    stream.write(_encode(self._reply(line)))
-                    stream.flush()
+
+                    def send(message: dict[str, Any]) -> None:
+                        stream.write(_encode(message))
+                        stream.flush()
+
+                    send(self._reply(line, send))
         except OSError:
             return  # the client went away or stayed silent too long
         finally:
@@ -212,12 +223,12 @@ class OwnerServer:
             with self._active_lock:
                 self._active.discard(threading.current_thread())
 
-    def _reply(self, line: bytes) -> dict[str, Any]:
+    def _reply(self, line: bytes, send: Send) -> dict[str, Any]:
         try:
             request = json.loads(line)
             if not isinstance(request, dict):
                 raise ValueError("a request is a JSON object")
-            return self._handler(request)
+            return self._handler(request, send)
         except CodesearchError as exc:
             return {"error": str(exc), "type": type(exc).__name__}
         except Exception as exc:  # a bad request must not kill the owner
@@ -244,12 +255,18 @@ def _encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message).encode() + b"\n"
 
 
-def ask_owner(path: Path, request: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-    """Send one request to the owner of an index.
+def ask_owner(
+    path: Path,
+    request: dict[str, Any],
+    timeout: float | None = 60.0,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Send one request to the owner of an index; its progress lines go to `on_progress`.
 
-    OwnerGoneError when nobody listens (the owner ended, or has not started answering yet),
-    IndexBusyError when the owner does not answer in time, ConfigError when the socket is
-    served by another user.
+    OwnerGoneError when nobody listens (the owner ended, or has not started answering yet,
+    or ended before its reply), IndexBusyError when the owner does not answer in time (a
+    line within `timeout` s; None: wait as long as the owner lives), ConfigError when the
+    socket is served by another user.
     """
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -268,10 +285,17 @@ def ask_owner(path: Path, request: dict[str, Any], timeout: float = 60.0) -> dic
                 )
             sock.sendall(_encode(request))
             with sock.makefile("rb") as stream:
-                line = stream.readline(MAX_MESSAGE + 1)
+                while True:
+                    line = stream.readline(MAX_MESSAGE + 1)
+                    progress = _progress_of(line)
+                    if progress is None:
+                        break
+                    if on_progress is not None:
+                        on_progress(progress)
     except (ConnectionResetError, BrokenPipeError):
-        # Connected while the owner was closing (still in its backlog): nothing was answered,
-        # and every request is read-only, so the caller may ask again or take over.
+        # Connected while the owner was closing (still in its backlog): nothing was answered.
+        # Searches are read-only and an index run is safe to run again (it resumes), so the
+        # caller may ask again or take over.
         raise OwnerGoneError("the process that owned this index closed while asked; try again") from None
     except OSError as exc:
         raise IndexBusyError(
@@ -287,3 +311,14 @@ def ask_owner(path: Path, request: dict[str, Any], timeout: float = 60.0) -> dic
     if not isinstance(reply, dict):
         raise IndexBusyError("the process that owns this index answered something that is not a reply")
     return reply
+
+
+def _progress_of(line: bytes) -> dict[str, Any] | None:
+    """The progress of an interim line; None for anything else (the reply, or junk)."""
+    if not line.startswith(b'{"progress": '):
+        return None
+    with contextlib.suppress(ValueError):
+        message = json.loads(line)
+        if isinstance(message, dict) and len(message) == 1 and isinstance(message["progress"], dict):
+            return dict(message["progress"])
+    return None

@@ -6,9 +6,12 @@
 Two threads besides the caller's:
 
     watchdog observer (inotify) -> relative path -> ignore rules -> _DirtyPaths (coalesced, debounced)
-    worker (the only thread that calls the engine):
+    worker (the only thread of the watcher that calls the engine):
         engine.index() to catch up, then engine.update(batch) per due batch,
         engine.index() again after a lost-event condition; a health check when idle
+
+The engine also runs the `codesearch index` of other processes (accept_index_runs), one
+at a time with the worker's calls.
 
 What is watched: the root itself (not recursively) and, recursively, each top-level
 directory that discovery would walk. So `.git/`, `node_modules/`, `.venv/` and
@@ -99,6 +102,10 @@ class Indexable(Protocol):
 
     def upgrade(self, progress: ProgressCallback | None = None, max_files: int = 0) -> IndexReport | None:
         """Build the next files into the upgrade's index; None when nothing is pending."""
+        ...
+
+    def accept_index_runs(self, accept: bool = True) -> None:
+        """Whether the engine runs the index requests of other processes (one at a time with ours)."""
         ...
 
 
@@ -361,6 +368,9 @@ class Watcher:
         """Start watching, then catch up (in the worker): nothing changed meanwhile is missed."""
         if not self.engine.owner:
             raise WatchError("another codesearch process owns this index; open the engine with write=True")
+        # A long-lived owner: a `codesearch index` of another process is run here (the engine
+        # runs it and this worker's calls one at a time) instead of waiting for the lock.
+        self.engine.accept_index_runs(True)
         logging.getLogger("watchdog").addHandler(self._log)
         self._start_observer()
         self._worker.start()
@@ -369,6 +379,7 @@ class Watcher:
         """Stop watching; an engine call in progress ends at its next file, like Ctrl-C."""
         self._stopping.set()
         self._dirty.close()
+        self.engine.accept_index_runs(False)  # a run for another process ends too (it resumes there)
         while self._worker.is_alive():
             try:
                 self._worker.join()
