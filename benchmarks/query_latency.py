@@ -50,6 +50,52 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def measure(engine: Engine, settings: object, rounds: int) -> dict[str, list[float]]:
+    """Milliseconds per query for each case."""
+    for q in QUERIES[:3]:
+        engine.search(q)
+    results: dict[str, list[float]] = {}
+    cases = {
+        "hybrid": {},
+        "dense": {"mode": "dense"},
+        "lexical": {"mode": "lexical"},
+        "hybrid --lang python --kind function": {
+            "filters": SearchFilters(languages=("python",), kinds=("function",))
+        },
+    }
+    for name, kwargs in cases.items():
+        times = results.setdefault(name, [])
+        for _ in range(rounds):
+            for q in QUERIES:
+                started = time.perf_counter()
+                engine.search(q, k=10, **kwargs)  # type: ignore[arg-type]
+                times.append((time.perf_counter() - started) * 1000)
+    for name, queries in (("symbol queries", SYMBOL_QUERIES), ("--files", QUERIES)):
+        times = results.setdefault(name, [])
+        for _ in range(rounds):
+            for q in queries:
+                started = time.perf_counter()
+                if name == "--files":
+                    engine.search_files(q, k=10)
+                else:
+                    engine.search(q, k=10)
+                times.append((time.perf_counter() - started) * 1000)
+    return results
+
+
+def report(title: str, results: dict[str, list[float]]) -> None:
+    print(title)
+    for name, times in results.items():
+        print(
+            f"  {name:<40} p50 {statistics.median(times):6.1f} ms   p95 {percentile(times, 0.95):6.1f} ms"
+            f"   (n={len(times)})"
+        )
+
+
+def dense_top(engine: Engine) -> list[list[tuple[str, str]]]:
+    return [[(h.path, h.symbol) for h in engine.search(q, k=10, mode="dense")] for q in QUERIES]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=100_000)
@@ -64,34 +110,15 @@ def main() -> None:
         count = fill(index_dir, args.units, model=identity)
         settings, _ = load_settings(root, {"index_dir": str(index_dir), "model": args.model or None})
         with Engine.open(root, settings) as engine:
-            for q in QUERIES[:3]:
-                engine.search(q)
-            results: dict[str, list[float]] = {}
-            cases = {
-                "hybrid": {},
-                "dense": {"mode": "dense"},
-                "lexical": {"mode": "lexical"},
-                "hybrid --lang python --kind function": {
-                    "filters": SearchFilters(languages=("python",), kinds=("function",))
-                },
-            }
-            for name, kwargs in cases.items():
-                times = results.setdefault(name, [])
-                for _ in range(args.rounds):
-                    for q in QUERIES:
-                        started = time.perf_counter()
-                        engine.search(q, k=10, **kwargs)  # type: ignore[arg-type]
-                        times.append((time.perf_counter() - started) * 1000)
-            for name, queries in (("symbol queries", SYMBOL_QUERIES), ("--files", QUERIES)):
-                times = results.setdefault(name, [])
-                for _ in range(args.rounds):
-                    for q in queries:
-                        started = time.perf_counter()
-                        if name == "--files":
-                            engine.search_files(q, k=10)
-                        else:
-                            engine.search(q, k=10)
-                        times.append((time.perf_counter() - started) * 1000)
+            exact = measure(engine, settings, args.rounds)
+            exact_top = dense_top(engine)
+            # What an index run that leaves over quantize_threshold units does at its end.
+            store = engine._open_store(create=False)[0]
+            started = time.perf_counter()
+            store.optimize()  # type: ignore[attr-defined]
+            quantize_seconds = time.perf_counter() - started
+            results = measure(engine, settings, args.rounds)
+            quantized_top = dense_top(engine)
             # The ranking layer alone, on the candidates the retrievers gave (what it adds to a query).
             cfg = settings.ranking_config()
             fused = [(q, engine._fused(q, 50, SearchFilters(), "hybrid")) for q in QUERIES + SYMBOL_QUERIES]
@@ -113,13 +140,20 @@ def main() -> None:
                 engine.embedder().embed_query(q)
                 embed_times.append((time.perf_counter() - started) * 1000)
         model = engine.embedder().model_id
-        print(f"## warm query latency, {count} units, {model} (dense vectors synthetic, lexical real), k=10")
-        for name, times in results.items():
-            print(
-                f"  {name:<40} p50 {statistics.median(times):6.1f} ms   p95 {percentile(times, 0.95):6.1f} ms"
-                f"   (n={len(times)})"
-            )
+        head = f"{count} units, {model} (dense vectors synthetic, lexical real), k=10"
+        report(f"## warm query latency, float32 brute force (below quantize_threshold), {head}", exact)
+        report(
+            f"## warm query latency, int8 quantised + rescored (the default past quantize_threshold), {head}",
+            results,
+        )
         print(f"  {'query embedding alone':<40} p50 {statistics.median(embed_times):6.1f} ms")
+        overlap = statistics.mean(
+            len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(exact_top, quantized_top, strict=True)
+        )
+        print(
+            f"  quantising {count} units took {quantize_seconds:.1f} s;"
+            f" dense top-10 overlap with float32: {overlap:.3f}"
+        )
 
 
 if __name__ == "__main__":

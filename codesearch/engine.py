@@ -19,7 +19,7 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -487,7 +487,7 @@ class Engine:
         self._live = Progress("starting")
         try:
             report = indexer.run(track, only)
-            self._maybe_build_hnsw(store, state, report.units, progress)
+            self._maybe_quantize(store, state, report.units, progress)
         finally:
             self._live = None
         return report
@@ -514,23 +514,24 @@ class Engine:
             "partial": self._live_partial,
         }
 
-    def _maybe_build_hnsw(
+    def _maybe_quantize(
         self, store: VectorStore, state: IndexState, count: int, progress: ProgressCallback | None
     ) -> None:
-        """Build the HNSW graph once brute force gets slow, and again after the index grew by 20%.
+        """Quantise the embedded store's vectors once brute force gets slow, and again after the
+        index grew by 20% (what was written since is searched unquantised until then).
 
-        Only the embedded store needs this: a Qdrant server builds its graph itself.
+        Only the embedded store needs this: a Qdrant server optimises itself.
         """
         from codesearch.store.edge import EdgeStore
 
-        if not isinstance(store, EdgeStore):
+        if not isinstance(store, EdgeStore) or not store.quantized:
             return
-        done = int(state.get_meta("hnsw_points") or 0)
-        if count >= self.settings.hnsw_threshold and count > done * 1.2:
+        done = int(state.get_meta("quantized_points") or 0)
+        if count >= self.settings.quantize_threshold and count > done * 1.2:
             if progress:
-                progress(Progress("building the search graph (HNSW)", units_done=count))
+                progress(Progress("quantising the vectors", units_done=count))
             store.optimize()
-            state.set_meta(hnsw_points=str(count))
+            state.set_meta(quantized_points=str(count))
 
     def search(
         self,
@@ -547,7 +548,7 @@ class Engine:
             return [SearchHit(**h) for h in reply["hits"]]
         cfg = self.settings.ranking_config()
         rows = rank(query, self._fused(query, max(50, k * 5), filters, mode), cfg)
-        return drop_shadowed_containers((to_hit(c, s, d, lx) for c, s, d, lx in rows), limit=k)
+        return self._with_snippets([self._select_hits(rows, k)])[0]
 
     def search_files(
         self,
@@ -567,11 +568,40 @@ class Engine:
             ]
         cfg = self.settings.ranking_config()
         ranked = rank_files(query, self._fused(query, max(100, k * 10), filters, mode), cfg)
-        out = []
-        for path, score, rows in ranked[:k]:
-            hits = drop_shadowed_containers((to_hit(c, s, d, lx) for c, s, d, lx in rows), limit=FILE_HITS)
-            out.append(FileHit(path, hits[0].language if hits else "", score, tuple(hits)))
-        return out
+        per_file = self._with_snippets([self._select_hits(rows, FILE_HITS) for _, _, rows in ranked[:k]])
+        return [
+            FileHit(path, hits[0].language if hits else "", score, tuple(hits))
+            for (path, score, _), hits in zip(ranked[:k], per_file, strict=True)
+        ]
+
+    @staticmethod
+    def _select_hits(rows: Sequence[Any], limit: int) -> list[tuple[SearchHit, int, bool]]:
+        """The first `limit` hits of ranked rows that no better hit shadows, each with its point
+        id and whether its candidate came without a snippet."""
+        origin: dict[int, tuple[int, bool]] = {}
+
+        def hits() -> Iterator[SearchHit]:
+            for c, s, d, lx in rows:
+                hit = to_hit(c, s, d, lx)
+                origin[id(hit)] = (c.id, "snippet" not in c.payload)
+                yield hit
+
+        return [(h, *origin[id(h)]) for h in drop_shadowed_containers(hits(), limit=limit)]
+
+    def _with_snippets(
+        self, groups: Sequence[Sequence[tuple[SearchHit, int, bool]]]
+    ) -> list[list[SearchHit]]:
+        """The hits, with the snippets the store left out of its candidates read for them alone
+        (a search reads no snippet of the many candidates it ranks)."""
+        wanted = [point for group in groups for _, point, missing in group if missing]
+        snippets = self._open_store(create=False)[0].snippets(wanted) if wanted else {}
+        return [
+            [
+                dataclasses.replace(h, snippet=snippets.get(point, "")) if missing else h
+                for h, point, missing in group
+            ]
+            for group in groups
+        ]
 
     def _check_query(
         self, query: str, mode: str | None, filters: SearchFilters | None

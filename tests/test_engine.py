@@ -142,8 +142,8 @@ def test_update_checks_only_the_given_paths(nasty_repo: Path) -> None:
         assert full.changed_files == 1  # web/extra.js
 
 
-def test_hnsw_graph_is_built_past_the_threshold_and_search_still_right(tmp_path: Path) -> None:
-    """The embedded store's HNSW build (optimize) runs at hnsw_threshold units and again after 20% growth."""
+def test_vectors_are_quantised_past_the_threshold_and_search_still_right(tmp_path: Path) -> None:
+    """The embedded store quantises (optimize) at quantize_threshold units and again after 20% growth."""
     import shutil
 
     from conftest import FIXTURES
@@ -151,22 +151,23 @@ def test_hnsw_graph_is_built_past_the_threshold_and_search_still_right(tmp_path:
     root = tmp_path / "repo"
     shutil.copytree(FIXTURES / "sample_repo", root)
     query = "retry a failed upload with exponential backoff"
-    with _open(root, hnsw_threshold=10) as engine:
+    with _open(root, quantize_threshold=10) as engine:
         first = engine.index()
         state = engine._open_store(create=False)[1]
-        assert int(state.get_meta("hnsw_points") or 0) == first.units >= 10
+        assert int(state.get_meta("quantized_points") or 0) == first.units >= 10
+        assert engine._open_store(create=False)[0].quantized
         assert engine.search(query, k=1)[0].symbol == "Uploader.upload_with_retry"
         extra = "".join(f"def tide_table_{i}(harbour):\n    return harbour.tides[{i}]\n\n" for i in range(30))
         (root / "tides.py").write_text(extra)
         grown = engine.update(["tides.py"])
         assert grown.units > first.units * 1.2
-        assert int(state.get_meta("hnsw_points") or 0) == grown.units  # built again after the growth
+        assert int(state.get_meta("quantized_points") or 0) == grown.units  # quantised again after the growth
         (root / "src" / "net" / "upload.py").unlink()
         engine.update(["src/net/upload.py"])
         # Points written and deleted after a build are seen: nothing stale, nothing missing.
         hits = engine.search(query, k=5)
         assert hits and all(h.path != "src/net/upload.py" for h in hits)
         assert engine.search("tide_table_29", k=1, mode="lexical")[0].symbol == "tide_table_29"
-    with _open(root, hnsw_threshold=10) as engine:  # and after reopening
+    with _open(root, quantize_threshold=10) as engine:  # and after reopening
         assert engine.search("tide_table_7", k=1, mode="dense")[0].path == "tides.py"
         assert engine.status()["units"] == engine._open_store(create=False)[0].count()

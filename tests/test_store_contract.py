@@ -58,7 +58,15 @@ def make_points(units: list[tuple[str, str, str, str, str]] = UNITS, extra: str 
             point_id(path, name),
             _VECTORS[UNITS.index((path, lang, kind, name, text))],
             document_vector(f"{name} {text}"),
-            {"path": path, "language": lang, "kind": kind, "symbol": name, "note": extra, "start_line": i},
+            {
+                "path": path,
+                "language": lang,
+                "kind": kind,
+                "symbol": name,
+                "note": extra,
+                "start_line": i,
+                "snippet": f"{name}: {text}",
+            },
         )
         for i, (path, lang, kind, name, text) in enumerate(units)
     ]
@@ -134,6 +142,19 @@ def test_upserting_again_replaces_points(opener: Opener) -> None:
     assert store.count() == len(UNITS)
     dense, _ = store.search(_vector("format_date"), None, 1, StoreFilter())
     assert dense[0].id == _id("format_date") and dense[0].payload["note"] == "second run"
+
+
+def test_snippets_are_read_for_the_hits_shown(opener: Opener) -> None:
+    store = opener()
+    store.upsert(make_points())
+    dense, _ = store.search(_vector("format_date"), None, 3, StoreFilter())
+    ids = [c.id for c in dense]
+    found = store.snippets([*ids, 12345])
+    assert set(found) == set(ids)
+    assert found[_id("format_date")].startswith("format_date: ")
+    for c in dense:  # a store may leave the snippet out of a search; if it keeps it, it agrees
+        assert c.payload.get("snippet", found[c.id]) == found[c.id]
+        assert c.payload["path"] and c.payload["symbol"]
 
 
 def test_delete_paths(opener: Opener) -> None:

@@ -68,6 +68,12 @@ class VectorStore(Protocol):
         """Top `limit` candidates from the dense and from the lexical retriever."""
         ...
 
+    def snippets(self, ids: Sequence[int]) -> dict[int, str]:
+        """Stored snippets of these points, by id. `search` may leave the snippet out of its
+        candidates' payloads (the embedded store does: reading it for every candidate costs
+        more than the search); the hits shown get theirs from here."""
+        ...
+
     def count(self) -> int:
         """Number of points stored."""
         ...

@@ -373,6 +373,24 @@ class QdrantStore:
         counting = partial(self._client.count, self.collection, count_filter=self._scope([]), exact=True)
         return int(self._call("count points", counting).count)
 
+    def snippets(self, ids: Sequence[int]) -> dict[int, str]:
+        """Stored snippets of these points (this store's repository), by the caller's id."""
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 256):
+            keys = {point_key(self.repository, i): i for i in ids[start : start + 256]}
+            fetch = partial(
+                self._client.retrieve,
+                self.collection,
+                list(keys),
+                with_payload=["snippet"],
+                with_vectors=False,
+            )
+            for record in self._call("read snippets", fetch):
+                ident = keys.get(int(str(record.id)))
+                if ident is not None:
+                    out[ident] = str((record.payload or {}).get("snippet", ""))
+        return out
+
     def vectors(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
         """Dense vectors of these points (this store's repository), by the caller's id."""
         out: dict[int, npt.NDArray[np.float32]] = {}
