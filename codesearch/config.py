@@ -213,7 +213,7 @@ class Settings:
         "1 = none besides the indexing process). Small updates always run in process.",
     )
     quantize_threshold: int = _opt(
-        20_000,
+        50_000,
         "Embedded store: at the end of an index run that leaves this many units (and again after "
         "20% growth), quantise the dense vectors to int8, which searches read before rescoring the "
         "best with the originals (~4x faster brute force; about a second per 100k units).",
