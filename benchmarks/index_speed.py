@@ -115,23 +115,37 @@ def cli_index(root: Path, env: dict[str, str]) -> tuple[dict[str, object], float
     return json.loads(out.stdout), time.perf_counter() - started
 
 
-def cold_real(spec: str, env: dict[str, str], model: str, sdist: bool = False) -> Path:
+def cold_real(spec: str, env: dict[str, str], model: str, sdist: bool = False, workers: str = "0") -> Path:
+    """A cold index of a registry package; `workers` is the option index_workers (0: one per CPU)."""
     name, version = spec.split("==")
     root = pypi_sdist(name, version) if sdist else pypi_source(name, version)
-    report, wall = cli_index(root, {**env, "CODESEARCH_MODEL": model})
+    with tempfile.TemporaryDirectory() as tmp:
+        run_env = {
+            **env,
+            "CODESEARCH_MODEL": model,
+            "CODESEARCH_INDEX_WORKERS": workers,
+            "CODESEARCH_INDEX_DIR": str(Path(tmp) / "ix"),
+        }
+        report, wall = cli_index(root, run_env)
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     timings = report["timings"]
     assert isinstance(timings, dict)
     busy = sum(float(v) for v in timings.values())
+    label = "one per CPU" if workers == "0" else workers
     print(
-        f"## cold index, model {model}: {spec} from PyPI ({report['files']} files, {report['units']} units)"
+        f"## cold index, model {model}, index_workers {label} ({os.cpu_count()} CPUs): {spec} from PyPI "
+        f"({report['files']} files, {report['units']} units)"
     )
     print(
         f"  wall {wall:.1f} s (process start and model load included); "
         f"{float(str(report['units'])) / float(str(report['seconds'])):.1f} units/s end to end"
     )
-    print("  share: " + ", ".join(f"{k} {100 * float(v) / busy:.1f}%" for k, v in sorted(timings.items())))
-    print(f"  peak RSS of the index process: {rss_mb:.0f} MB")
+    print(
+        "  share of the work (read and parse are CPU seconds summed over the worker processes, "
+        "embed and store the indexing process's): "
+        + ", ".join(f"{k} {100 * float(v) / busy:.1f}%" for k, v in sorted(timings.items()))
+    )
+    print(f"  peak RSS of any process so far: {rss_mb:.0f} MB")
     if model != "minilm":
         return root
     tokens, windows = embedded_tokens(root)
@@ -208,7 +222,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CODESEARCH_CACHE_DIR": cache, "CODESEARCH_INDEX_DIR": str(Path(cache) / "ix")}
-        root = cold_real(args.package, env, args.model, args.sdist)
+        for workers in ("1", "0"):  # in process, then one worker process per CPU: the ratio
+            root = cold_real(args.package, env, args.model, args.sdist, workers)
     if args.only_real:
         return
     print("## embedding rate, same texts, one run")
