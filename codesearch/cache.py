@@ -7,6 +7,7 @@ the same text twice. SQLite in WAL mode: several processes may read and write.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -49,9 +50,16 @@ class VectorCache(Protocol):
 
 
 class EmbeddingCache:
-    """A persistent map from text hash to vector, per model and dimension."""
+    """A persistent map from text hash to vector, per model and dimension.
+
+    Thread-safe: threads may share one instance. Every use of the connection (a lookup with
+    its rows, a write transaction) holds one lock; `through` does not hold it while `embed`
+    runs, so two threads missing the same text may both embed it (the second write replaces
+    the first with the same vector).
+    """
 
     def __init__(self, directory: Path, model_id: str, dimensions: int) -> None:
+        self._lock = threading.RLock()
         real_dir(directory)
         for suffix in ("", "-wal", "-shm", "-journal"):
             check_regular_or_absent(directory / f"embeddings.sqlite{suffix}")
@@ -78,10 +86,11 @@ class EmbeddingCache:
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT hash, vector FROM vectors WHERE model=? AND dims=? AND hash IN ({marks})",
-                (self._model, self._dims, *chunk),
-            )
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT hash, vector FROM vectors WHERE model=? AND dims=? AND hash IN ({marks})",
+                    (self._model, self._dims, *chunk),
+                ).fetchall()
             for h, blob in rows:
                 vec = np.frombuffer(blob, dtype="<f4")
                 if vec.shape == (self._dims,) and np.isfinite(vec).all() and vec.any():
@@ -92,7 +101,7 @@ class EmbeddingCache:
         """Store vectors by text hash."""
         if not vectors:
             return
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES(?,?,?,?)",
                 [
@@ -135,7 +144,8 @@ class EmbeddingCache:
 
     def close(self) -> None:
         """Close the database."""
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
 
 class NoCache:

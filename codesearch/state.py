@@ -9,6 +9,7 @@ idempotent). A `run` marker tells an interrupted run from a finished one.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -83,10 +84,17 @@ class IndexState:
     A database that cannot be read is reported with the command that rebuilds it; with `repair`
     (an index run) it is set aside and a new one started (`repaired` says so): the indexer then
     finds the store's points unknown, drops them and indexes every file again from the cache.
+
+    Thread-safe: threads may share one instance (an owner runs an index run in one thread while
+    it answers status, search and duplicates requests in others). Every use of the connection,
+    reading a query's rows and each write transaction included, holds one lock, so a reader
+    sees a write transaction whole or not at all.
     """
 
     def __init__(self, path: Path, *, repair: bool = False) -> None:
         self.repaired: str | None = None
+        # Reentrant: commit_files and the like call _forget_fingerprints inside their transaction.
+        self._lock = threading.RLock()
         try:
             self._db = self._connect(path)
         except sqlite3.DatabaseError as exc:
@@ -119,12 +127,13 @@ class IndexState:
 
     def get_meta(self, key: str) -> str | None:
         """A meta value, or None."""
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, **values: str) -> None:
         """Set meta values and commit."""
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany(
                 "INSERT INTO meta(key, value) VALUES(?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -133,16 +142,23 @@ class IndexState:
 
     def files(self) -> dict[str, FileRecord]:
         """Every file record, by path."""
-        rows = self._db.execute("SELECT path, size, mtime_ns, content_hash, language FROM files")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path, size, mtime_ns, content_hash, language FROM files"
+            ).fetchall()
         return {r[0]: FileRecord(*r) for r in rows}
 
     def unit_paths(self) -> dict[int, str]:
         """Every unit's point id with its file's path."""
-        return {int(r[0]): str(r[1]) for r in self._db.execute("SELECT point_id, path FROM units")}
+        with self._lock:
+            rows = self._db.execute("SELECT point_id, path FROM units").fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
 
     def paths(self) -> list[str]:
         """Every indexed path, sorted."""
-        return [r[0] for r in self._db.execute("SELECT path FROM files ORDER BY path")]
+        with self._lock:
+            rows = self._db.execute("SELECT path FROM files ORDER BY path").fetchall()
+        return [r[0] for r in rows]
 
     def commit_files(
         self,
@@ -155,7 +171,7 @@ class IndexState:
         fingerprints; forget `removed`."""
         now = time.time()
         touched = [r.path for r in records] + list(removed)
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany("DELETE FROM units WHERE path=?", [(p,) for p in touched])
             self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in removed])
             self._db.executemany(
@@ -171,16 +187,18 @@ class IndexState:
 
     def mark_pending(self, paths: Sequence[str]) -> None:
         """Record (durably) that the store is about to change for these paths."""
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany("INSERT OR IGNORE INTO pending VALUES(?)", [(p,) for p in paths])
 
     def pending(self) -> list[str]:
         """Paths a killed run may have left half-written in the store."""
-        return [r[0] for r in self._db.execute("SELECT path FROM pending ORDER BY path")]
+        with self._lock:
+            rows = self._db.execute("SELECT path FROM pending ORDER BY path").fetchall()
+        return [r[0] for r in rows]
 
     def clear_pending(self, paths: Sequence[str]) -> None:
         """Forget pending paths whose store state is known again."""
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany("DELETE FROM pending WHERE path=?", [(p,) for p in paths])
             self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
             self._db.executemany("DELETE FROM units WHERE path=?", [(p,) for p in paths])
@@ -188,13 +206,14 @@ class IndexState:
 
     def touch_files(self, records: Sequence[FileRecord]) -> None:
         """Update size/mtime of files whose content did not change."""
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany(
                 "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
                 [(r.size, r.mtime_ns, r.path) for r in records],
             )
 
     def _forget_fingerprints(self, paths: Sequence[str]) -> None:
+        # Called inside a locked transaction only (as is _insert_fingerprints).
         self._db.executemany("DELETE FROM unit_fingerprints WHERE path=?", [(p,) for p in paths])
 
     def _insert_fingerprints(self, records: Sequence[FingerprintRecord]) -> None:
@@ -221,7 +240,7 @@ class IndexState:
 
     def replace_fingerprints(self, paths: Sequence[str], records: Sequence[FingerprintRecord]) -> None:
         """Replace the fingerprints of these files (filling an index built before they existed)."""
-        with self._db:
+        with self._lock, self._db:
             self._forget_fingerprints(paths)
             self._insert_fingerprints(records)
 
@@ -229,23 +248,25 @@ class IndexState:
         """Fingerprint records: all of them, or those with these point ids; at least `min_tokens` long."""
         sql = f"SELECT {_FINGERPRINT_COLUMNS} FROM unit_fingerprints WHERE tokens >= ?"
         if ids is None:
-            return [_record(r) for r in self._db.execute(sql + " ORDER BY path, start_line", (min_tokens,))]
+            with self._lock:
+                rows = self._db.execute(sql + " ORDER BY path, start_line", (min_tokens,)).fetchall()
+            return [_record(r) for r in rows]
         wanted = list(ids)
         out: list[FingerprintRecord] = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(sql + f" AND point_id IN ({marks})", (min_tokens, *chunk))
-            out.extend(_record(r) for r in rows)
+        with self._lock:  # one lock for every chunk: the records come from one state of the table
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(sql + f" AND point_id IN ({marks})", (min_tokens, *chunk)).fetchall()
+                out.extend(_record(r) for r in rows)
         return out
 
     def _bands(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Every stored band key and the point id it belongs to, as two aligned arrays."""
-        ids: list[int] = []
-        blobs: list[bytes] = []
-        for point, blob in self._db.execute("SELECT point_id, bands FROM unit_fingerprints"):
-            ids.append(point)
-            blobs.append(blob)
+        with self._lock:
+            rows = self._db.execute("SELECT point_id, bands FROM unit_fingerprints").fetchall()
+        ids: list[int] = [point for point, _ in rows]
+        blobs: list[bytes] = [blob for _, blob in rows]
         if not blobs:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
@@ -277,12 +298,16 @@ class IndexState:
 
     def counts(self) -> tuple[int, int, dict[str, int], dict[str, int]]:
         """Files, units, units by kind, units by language."""
-        files = int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
-        units = int(self._db.execute("SELECT COUNT(*) FROM units").fetchone()[0])
-        by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM units GROUP BY kind").fetchall())
-        by_lang = dict(self._db.execute("SELECT language, COUNT(*) FROM units GROUP BY language").fetchall())
+        with self._lock:
+            files = int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+            units = int(self._db.execute("SELECT COUNT(*) FROM units").fetchone()[0])
+            by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM units GROUP BY kind").fetchall())
+            by_lang = dict(
+                self._db.execute("SELECT language, COUNT(*) FROM units GROUP BY language").fetchall()
+            )
         return files, units, by_kind, by_lang
 
     def close(self) -> None:
         """Close the database."""
-        self._db.close()
+        with self._lock:
+            self._db.close()
