@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import pathspec
 from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
@@ -61,12 +60,11 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from codesearch.config import Settings
-from codesearch.discover import SKIP_DIRS, ignore_verdict, read_ignore_spec, skip_reason_for_name
 from codesearch.errors import EmbeddingServerError, ModelLoadError, StoreError, WatchError
 from codesearch.indexer import Progress, ProgressCallback
 from codesearch.models import IndexReport
+from codesearch.pathfilter import IGNORE_FILES, PathFilter
 
-IGNORE_FILES = (".gitignore", ".codesearchignore")
 #: Events that can change what is indexed (opens, reads and attribute changes cannot).
 _EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -234,60 +232,6 @@ def outermost(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
-class _IgnoreFilter:
-    """Discovery's ignore rules for single paths, with each directory's ignore files cached.
-
-    Conservative: it drops only what discovery would never index; anything it lets
-    through costs at most a no-op update.
-    """
-
-    def __init__(self, root: Path, settings: Settings) -> None:
-        self._root = root
-        self._include_secrets = settings.include_secrets
-        self._lock = threading.Lock()
-        self._exclude = list(settings.exclude)
-        self._dirs: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
-        self._base = self._read_base()
-
-    def _read_base(self) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
-        base = [read_ignore_spec(self._root / ".git" / "info" / "exclude")]
-        if self._exclude:
-            base.append(pathspec.GitIgnoreSpec.from_lines(self._exclude))
-        return [("", s) for s in base if s is not None]
-
-    def forget(self) -> None:
-        """Drop the cached ignore files (one changed, or directories moved); re-read .git/info/exclude."""
-        base = self._read_base()
-        with self._lock:
-            self._dirs.clear()
-            self._base = base
-
-    def _specs_of(self, rel_dir: str) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
-        found = self._dirs.get(rel_dir)
-        if found is None:
-            folder = self._root / rel_dir
-            specs = (read_ignore_spec(folder / name) for name in IGNORE_FILES)
-            found = self._dirs[rel_dir] = [(rel_dir, s) for s in specs if s is not None]
-        return found
-
-    def ignored(self, rel: str, is_dir: bool) -> bool:
-        """Whether discovery would pass this path over whatever its content."""
-        parts = rel.split("/")
-        with self._lock:
-            stack = list(self._base)
-            for depth, name in enumerate(parts):
-                here_is_dir = is_dir or depth < len(parts) - 1
-                stack.extend(self._specs_of("/".join(parts[:depth])))
-                if here_is_dir and (name in SKIP_DIRS or name.endswith(".egg-info")):
-                    return True
-                if ignore_verdict(stack, "/".join(parts[: depth + 1]), here_is_dir):
-                    return True
-        if is_dir:
-            return False
-        # Any other file may be text: discovery reads its first bytes to tell.
-        return skip_reason_for_name(rel, self._include_secrets) is not None
-
-
 class _EventSink(FileSystemEventHandler):
     """Runs on watchdog's dispatch thread: must be quick and must never raise."""
 
@@ -343,7 +287,7 @@ class Watcher:
         # The progressive index: set when nothing is left to upgrade (checked again after a rescan).
         self._upgrade_done = False
         self._dirty = _DirtyPaths(debounce, max_wait, max_paths)
-        self._filter = _IgnoreFilter(self.root, engine.settings)
+        self._filter = _event_filter(self.root, engine.settings)
         self._sink = _EventSink(self)
         self._log = _WatchdogLog(self)
         self._observer: BaseObserver | None = None
@@ -655,9 +599,15 @@ class Watcher:
     def _restart(self, reason: str) -> None:
         self._notice(f"{reason}; watching again and rescanning")
         self._stop_observer()
-        self._filter = _IgnoreFilter(self.root, self.engine.settings)
+        self._filter = _event_filter(self.root, self.engine.settings)
         self._start_observer()
         self.request_rescan(reason)
+
+
+def _event_filter(root: Path, settings: Settings) -> PathFilter:
+    """Discovery's own rules for single paths: an event for a path discovery passes over whatever
+    its content is dropped; anything else costs at most a no-op update."""
+    return PathFilter(root, settings.exclude, settings.include_secrets)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -23,7 +23,8 @@ from typing import IO, Any, TypeVar
 import pytest
 
 from codesearch import Engine, load_settings
-from codesearch.watch import Watcher, WatchUpdate, _DirtyPaths, _IgnoreFilter, outermost
+from codesearch.pathfilter import PathFilter
+from codesearch.watch import Watcher, WatchUpdate, _DirtyPaths, outermost
 
 T = TypeVar("T")
 DEADLINE = 60.0
@@ -461,7 +462,7 @@ def test_ignore_filter_follows_discovery_rules(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "repo")
     (root / "src" / ".gitignore").write_text("*.tmp.py\n!keep.tmp.py\n")
     settings, _ = load_settings(root, {"exclude": ["docs/private/"]})
-    ignored = _IgnoreFilter(root, settings).ignored
+    ignored = PathFilter(root, settings.exclude, settings.include_secrets).ignored
     for rel, is_dir in [
         (".git", True),
         ("node_modules/x/index.js", False),
