@@ -12,6 +12,7 @@ from codesearch.engine import Engine
 from codesearch.errors import (
     CodesearchError,
     ConfigError,
+    CorruptStateError,
     EmbeddingError,
     EmbeddingServerError,
     GitError,
@@ -30,6 +31,7 @@ __all__ = [
     "CodeUnit",
     "CodesearchError",
     "ConfigError",
+    "CorruptStateError",
     "DuplicateCheck",
     "DuplicatePair",
     "DuplicateReport",

@@ -6,6 +6,7 @@ the same text twice. SQLite in WAL mode: several processes may read and write.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -14,9 +15,13 @@ from typing import Protocol
 
 import numpy as np
 
+from codesearch.dbfile import is_damaged, sqlite_errors, translated
 from codesearch.embedding.base import Vectors
-from codesearch.errors import EmbeddingError, StoreError
+from codesearch.errors import EmbeddingError
 from codesearch.safefs import check_regular_or_absent, real_dir, set_aside
+
+_WHAT = "the embedding cache"
+_DELETE = "delete it with its -wal and -shm files (it is only a cache: a new one is started)"
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -64,18 +69,18 @@ class EmbeddingCache:
         for suffix in ("", "-wal", "-shm", "-journal"):
             check_regular_or_absent(directory / f"embeddings.sqlite{suffix}")
         path = directory / "embeddings.sqlite"
+        self._path = path
         try:
             self._db = _connect(path)
-        except sqlite3.DatabaseError:
+        except sqlite3.Error as exc:
+            if not is_damaged(exc):
+                raise translated(exc, _WHAT, path, _DELETE) from None
             # A damaged cache is only a cost: set it aside (nothing is deleted) and start anew.
             set_aside(path)
             try:
                 self._db = _connect(path)
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the embedding cache {path}: {exc}; delete it") from None
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the embedding cache {path}: {exc}; delete it") from None
-        self._path = path
+            except sqlite3.Error as again:
+                raise translated(again, _WHAT, path, _DELETE) from None
         self._model = model_id
         self._dims = dimensions
 
@@ -86,7 +91,7 @@ class EmbeddingCache:
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            with self._lock:
+            with self._lock, self._sql():
                 rows = self._db.execute(
                     f"SELECT hash, vector FROM vectors WHERE model=? AND dims=? AND hash IN ({marks})",
                     (self._model, self._dims, *chunk),
@@ -101,7 +106,7 @@ class EmbeddingCache:
         """Store vectors by text hash."""
         if not vectors:
             return
-        with self._lock, self._db:
+        with self._lock, self._sql(), self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES(?,?,?,?)",
                 [
@@ -118,12 +123,7 @@ class EmbeddingCache:
         Returns the vectors and how many texts were embedded; `embed` is not called when
         every text is cached (so a model is loaded only when needed).
         """
-        try:
-            vectors = self.get_many(list(texts))
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"the embedding cache {self._path} is damaged ({exc}); delete it (it is rebuilt)"
-            ) from None
+        vectors = self.get_many(list(texts))
         missing = [h for h in texts if h not in vectors]
         if missing:
             fresh = dict(zip(missing, embed([texts[h] for h in missing]), strict=True))
@@ -133,19 +133,18 @@ class EmbeddingCache:
                     f"the embedding model returned {bad} vectors with NaN or Inf values; "
                     "nothing was stored or cached"
                 )
-            try:
-                self.put_many(fresh)
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(
-                    f"the embedding cache {self._path} is damaged ({exc}); delete it (it is rebuilt)"
-                ) from None
+            self.put_many(fresh)
             vectors.update(fresh)
         return vectors, len(missing)
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
+        with self._lock, self._sql():
             self._db.close()
+
+    def _sql(self) -> contextlib.AbstractContextManager[None]:
+        """Where the connection is used (under the lock): its failures as codesearch errors."""
+        return sqlite_errors(_WHAT, self._path, _DELETE)
 
 
 class NoCache:

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 an error without a more specific code; 2 bad usage;
 3 configuration; 4 no index yet; 5 index busy; 6 model/dimension mismatch;
-7 store failure; 8 embedding failure; 130 interrupted. `codesearch dupes` has its
+7 store failure; 8 embedding failure; 70 internal error (a bug: one line that says so,
+the traceback with CODESEARCH_DEBUG=1); 130 interrupted. `codesearch dupes` has its
 own: 0 clean, 1 duplicates found, 2 any error (codesearch.cli_dupes).
 """
 
@@ -12,9 +13,9 @@ import argparse
 import json
 import os
 import re
-import sqlite3
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
+#: Exit code of an internal error (a bug), as sysexits' EX_SOFTWARE.
+EXIT_INTERNAL = 70
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `codesearch` console script."""
     args = _parser().parse_args(argv)
@@ -175,19 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; the index stays consistent and the next run resumes")
         return 130
-    except sqlite3.DatabaseError as exc:  # a database damaged past what its opener checks
+    except Exception as exc:  # a bug: one line, the traceback only when asked for
+        if os.environ.get("CODESEARCH_DEBUG") or os.environ.get("CODESEARCH_TRACEBACK"):
+            traceback.print_exc()
+        message = " ".join(str(exc).split()) or "(no message)"
         err.print(
-            f"[bold red]error:[/] a codesearch database is damaged ({escape(str(exc))}); "
-            "`codesearch index` rebuilds the index, and a damaged embedding cache can be deleted"
+            f"codesearch: internal error: {type(exc).__name__}: {message} "
+            "(please report; set CODESEARCH_DEBUG=1 for the traceback)",
+            markup=False,
         )
-        return 2 if args.command == "dupes" else 7
-    except Exception as exc:  # never a traceback; CODESEARCH_TRACEBACK=1 shows it
-        if os.environ.get("CODESEARCH_TRACEBACK"):
-            raise
-        err.print(
-            f"[bold red]error:[/] internal error: {escape(repr(exc))} (CODESEARCH_TRACEBACK=1 shows where)"
-        )
-        return 2 if args.command == "dupes" else 1
+        return cli_dupes.EXIT_ERROR if args.command == "dupes" else EXIT_INTERNAL
 
 
 def _mcp(args: argparse.Namespace, out: Console, err: Console) -> int:

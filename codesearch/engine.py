@@ -175,6 +175,19 @@ def _check_paths(root: Path, reply: dict[str, Any]) -> None:
             )
 
 
+@contextlib.contextmanager
+def _owner_reply() -> Iterator[None]:
+    """Where an owner's reply is read: one of the wrong shape (junk, another version) is an
+    IndexBusyError, not a KeyError."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IndexBusyError(
+            f"the process that owns this index answered a reply this codesearch cannot read ({exc!r}); "
+            "stop it (another version?) and try again"
+        ) from None
+
+
 def _raise_error(reply: dict[str, Any]) -> None:
     """Raise the error an owner answered, as its own class where it names one of ours."""
     if "error" in reply:
@@ -360,7 +373,9 @@ class Engine:
 
         An engine opened with hand_off=True that does not own the index has the owner run it."""
         if not self.owner:
-            return _report_from_json(self._hand_off({"op": "index"}, progress)["report"])
+            reply = self._hand_off({"op": "index"}, progress)
+            with _owner_reply():
+                return _report_from_json(reply["report"])
         with self._work_lock:
             upgraded = self.upgraded()
             report = self._run(progress, None)
@@ -442,8 +457,9 @@ class Engine:
         None when nothing is pending. A kill loses nothing: what was written stays, the rest
         stays pending, and searches keep using this index until the upgrade covers every file."""
         if not self.owner:
-            raw = self._hand_off({"op": "upgrade", "max_files": max_files}, progress)["report"]
-            return None if raw is None else _report_from_json(raw)
+            reply = self._hand_off({"op": "upgrade", "max_files": max_files}, progress)
+            with _owner_reply():
+                return None if reply["report"] is None else _report_from_json(reply["report"])
         with self._work_lock:
             upgrade = self._upgrade_engine()
             pending = self.upgrade_pending()
@@ -545,7 +561,8 @@ class Engine:
         mode, filters = self._check_query(query, mode, filters)
         if not self.owner:
             reply = self._ask(self._request("search", query, k, mode, filters))
-            return [SearchHit(**h) for h in reply["hits"]]
+            with _owner_reply():
+                return [SearchHit(**h) for h in reply["hits"]]
         cfg = self.settings.ranking_config()
         rows = rank(query, self._fused(query, max(50, k * 5), filters, mode), cfg)
         return self._with_snippets([self._select_hits(rows, k)])[0]
@@ -562,10 +579,11 @@ class Engine:
         mode, filters = self._check_query(query, mode, filters)
         if not self.owner:
             reply = self._ask(self._request("search_files", query, k, mode, filters))
-            return [
-                FileHit(f["path"], f["language"], f["score"], tuple(SearchHit(**h) for h in f["hits"]))
-                for f in reply["files"]
-            ]
+            with _owner_reply():
+                return [
+                    FileHit(f["path"], f["language"], f["score"], tuple(SearchHit(**h) for h in f["hits"]))
+                    for f in reply["files"]
+                ]
         cfg = self.settings.ranking_config()
         ranked = rank_files(query, self._fused(query, max(100, k * 10), filters, mode), cfg)
         per_file = self._with_snippets([self._select_hits(rows, FILE_HITS) for _, _, rows in ranked[:k]])
@@ -670,7 +688,9 @@ class Engine:
         every duplicate pair in the index. Suppressions are not applied here (codesearch.dupecheck)."""
         if not self.owner:
             encoded = None if changes is None else encode_changes(changes)
-            return DuplicateReport.from_json(self._ask({"op": "duplicates", "changes": encoded})["report"])
+            reply = self._ask({"op": "duplicates", "changes": encoded})
+            with _owner_reply():
+                return DuplicateReport.from_json(reply["report"])
         store, state = self._open_store(create=False)
         s = self.settings
         opts = options_for(s.dupes_min_tokens, s.dupes_min_jaccard, s.dupes_threshold, self._identity()[0])
@@ -728,7 +748,9 @@ class Engine:
     def status(self) -> dict[str, Any]:
         """What is indexed, how fresh, with which model, where, and how big."""
         if not self.owner:
-            return dict(self._ask({"op": "status"})["status"])
+            reply = self._ask({"op": "status"})
+            with _owner_reply():
+                return dict(reply["status"])
         model_id, dims = self._identity()
         info: dict[str, Any] = {
             "root": str(self.root),
@@ -802,7 +824,8 @@ class Engine:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.05)
-        _check_paths(self.root, reply)
+        with _owner_reply():
+            _check_paths(self.root, reply)
         return reply
 
     def _hand_off(self, request: dict[str, Any], progress: ProgressCallback | None) -> dict[str, Any]:

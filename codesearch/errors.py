@@ -7,7 +7,8 @@
     │   ├── OwnerGoneError          the owning process ended (or has not started answering)
     │   └── IndexRunDeclinedError   the owner does not take index runs (a short-lived command)
     ├── IndexMismatchError          index built with another model or dimensions
-    ├── StoreError                  the vector store failed
+    ├── StoreError                  the vector store, the index state or the embedding cache failed
+    │   └── CorruptStateError       a SQLite file of codesearch is damaged (the message names it)
     ├── EmbeddingError              the embedder failed
     │   ├── EmbeddingServerError    a remote embedding server is down or answered junk
     │   └── ModelLoadError          the local model could not be loaded
@@ -16,8 +17,11 @@
     └── WatchError                  the watcher cannot go on (root replaced, watch refused)
 
 Third-party exceptions are translated into these by the module that wraps the
-third-party library; nothing else lets them escape. Each class carries the exit
-code the CLI uses for it.
+third-party library (sqlite3 in `codesearch.dbfile`, the socket in `codesearch.owner`);
+nothing else lets them escape. Bugs are not translated: an exception of any other
+class is one, and the front ends report it as an internal error (the CLI:
+`codesearch: internal error: ...`, exit 70, the traceback with CODESEARCH_DEBUG=1).
+Each class carries the exit code the CLI uses for it.
 """
 
 from __future__ import annotations
@@ -63,9 +67,15 @@ class IndexMismatchError(CodesearchError):
 
 
 class StoreError(CodesearchError):
-    """The vector store failed."""
+    """The vector store, the index state or the embedding cache failed."""
 
     exit_code = 7
+
+
+class CorruptStateError(StoreError):
+    """A SQLite file of codesearch (the index state, the embedding cache) is damaged; the message
+    names the file and what to do (`codesearch index` rebuilds a state it cannot open, a cache is
+    set aside and started anew; a file found damaged later is deleted and rebuilt)."""
 
 
 class EmbeddingError(CodesearchError):

@@ -16,9 +16,11 @@ line, which a long request (an index run) may precede by `{"progress": {...}}` l
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import socket
 import stat
@@ -30,8 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from codesearch.errors import CodesearchError, ConfigError, IndexBusyError, OwnerGoneError
+from codesearch.errors import CodesearchError, ConfigError, IndexBusyError, OwnerGoneError, StoreError
 from codesearch.safefs import open_file, real_dir
+
+log = logging.getLogger("codesearch.owner")
 
 #: Sends an interim line (`{"progress": ...}`) before the reply; raises OSError if the client left.
 Send = Callable[[dict[str, Any]], None]
@@ -49,8 +53,12 @@ IDLE_SECONDS = 30.0
 def _private_dir(path: Path) -> Path | None:
     """`path` as a directory only this user can enter (created 0700), or None when it is a link,
     not a directory, or another user's."""
-    with contextlib.suppress(FileExistsError):
+    try:
         path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError:  # a missing parent, a read-only or full file system
+        return None
     try:
         st = path.lstat()
     except OSError:
@@ -76,8 +84,9 @@ def socket_dir() -> Path:
         found = _private_dir(Path(runtime) / "codesearch")
     if found is None:
         raise ConfigError(
-            f"the socket directory {tmp} is not a private directory of this user (a link, or another "
-            "user's, or not a directory); remove it, or set XDG_RUNTIME_DIR to a private directory"
+            f"the socket directory {tmp} is not a private directory of this user (a link, another "
+            "user's, not a directory, or one that cannot be made); remove it, or set TMPDIR or "
+            "XDG_RUNTIME_DIR to a private directory"
         )
     return found
 
@@ -110,26 +119,42 @@ class OwnerLock:
         """Take the lock, waiting up to `timeout` seconds; False if another process keeps it."""
         # Never through a link: a cloned repository may hold one at owner.lock.
         handle = os.fdopen(open_file(self._path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
+        try:
+            if not self._wait_for(handle, timeout, on_wait):
+                handle.close()
+                return False
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()).encode())
+            handle.flush()
+        except OSError as exc:
+            handle.close()
+            raise StoreError(
+                f"cannot take the owner lock {self._path} ({exc.strerror or exc}); the index "
+                "directory needs a local file system with room and file locks"
+            ) from None
+        except BaseException:
+            handle.close()
+            raise
+        self._file = handle
+        return True
+
+    def _wait_for(
+        self, handle: BinaryIO, timeout: float, on_wait: Callable[[int | None], None] | None
+    ) -> bool:
         deadline = time.monotonic() + timeout
         told = False
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    handle.close()
                     return False
                 if on_wait and not told:
                     on_wait(self.holder_pid())
                     told = True
                 time.sleep(0.1)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()).encode())
-        handle.flush()
-        self._file = handle
-        return True
 
     def holder_pid(self) -> int | None:
         """The pid written by the current holder, if readable."""
@@ -137,18 +162,20 @@ class OwnerLock:
             fd = open_file(self._path, os.O_RDONLY)
         except CodesearchError:
             return None
-        with os.fdopen(fd, "rb") as handle:
-            text = handle.read(32)
         try:
+            with os.fdopen(fd, "rb") as handle:
+                text = handle.read(32)
             return int(text.strip() or 0) or None
-        except ValueError:
+        except (OSError, ValueError):
             return None
 
     def release(self) -> None:
         """Give the lock up."""
         if self._file is not None:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
+            with contextlib.suppress(OSError):  # closing the file releases the lock too
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
 
 
@@ -163,11 +190,18 @@ class OwnerServer:
     def __init__(self, path: Path, handler: Handler) -> None:
         self._path = path
         self._handler = handler
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.bind(str(path))
-        self._sock.listen(16)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            self._sock.bind(str(path))
+            self._sock.listen(16)
+        except OSError as exc:
+            self._sock.close()
+            raise ConfigError(
+                f"cannot serve other processes on the socket {path} ({exc.strerror or exc}); set TMPDIR "
+                "or XDG_RUNTIME_DIR to another private directory (with a short path)"
+            ) from None
         self._closed = False
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._active: set[threading.Thread] = set()
@@ -179,9 +213,16 @@ class OwnerServer:
         while not self._closed:
             try:
                 conn, _ = self._sock.accept()
+            except OSError as exc:
+                if self._closed or exc.errno == errno.EBADF:
+                    return
+                log.warning("the owner socket %s failed to accept a connection: %s", self._path, exc)
+                time.sleep(0.1)  # out of file descriptors, say: others may close theirs
+                continue
+            try:
+                uid = peer_uid(conn)
             except OSError:
-                return
-            uid = peer_uid(conn)
+                uid = -1
             if uid is not None and uid != os.getuid():
                 conn.close()
                 continue
@@ -215,7 +256,8 @@ class OwnerServer:
                         stream.write(_encode(message))
                         stream.flush()
 
-                    send(self._reply(line, send))
+                    stream.write(self._reply(line, send))
+                    stream.flush()
         except OSError:
             return  # the client went away or stayed silent too long
         finally:
@@ -223,16 +265,23 @@ class OwnerServer:
             with self._active_lock:
                 self._active.discard(threading.current_thread())
 
-    def _reply(self, line: bytes, send: Send) -> dict[str, Any]:
+    def _reply(self, line: bytes, send: Send) -> bytes:
+        """The reply line to a request line. A request that is not a JSON object is refused; a
+        codesearch error is answered as such; anything else is a bug: logged with its traceback,
+        answered `internal error`, and the owner goes on."""
         try:
             request = json.loads(line)
-            if not isinstance(request, dict):
-                raise ValueError("a request is a JSON object")
-            return self._handler(request, send)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser
+            request = None
+        if not isinstance(request, dict):
+            return _encode({"error": "bad request: a request is one JSON object", "type": "CodesearchError"})
+        try:
+            return _encode(self._handler(request, send))
         except CodesearchError as exc:
-            return {"error": str(exc), "type": type(exc).__name__}
-        except Exception as exc:  # a bad request must not kill the owner
-            return {"error": f"internal error: {exc!r}", "type": "CodesearchError"}
+            return _encode({"error": str(exc), "type": type(exc).__name__})
+        except Exception as exc:
+            log.exception("internal error answering a %r request", request.get("op"))
+            return _encode({"error": f"internal error: {exc!r}", "type": "CodesearchError"})
 
     def close(self, wait: float = 30.0) -> None:
         """Stop answering, remove the socket, and let the requests being answered finish."""
@@ -306,7 +355,7 @@ def ask_owner(
         raise OwnerGoneError("the process that owns this index closed the connection; try again")
     try:
         reply = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         reply = None
     if not isinstance(reply, dict):
         raise IndexBusyError("the process that owns this index answered something that is not a reply")
@@ -317,7 +366,7 @@ def _progress_of(line: bytes) -> dict[str, Any] | None:
     """The progress of an interim line; None for anything else (the reply, or junk)."""
     if not line.startswith(b'{"progress": '):
         return None
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, RecursionError):
         message = json.loads(line)
         if isinstance(message, dict) and len(message) == 1 and isinstance(message["progress"], dict):
             return dict(message["progress"])

@@ -8,6 +8,7 @@ idempotent). A `run` marker tells an interrupted run from a finished one.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from codesearch.errors import StoreError
+from codesearch.dbfile import is_damaged, sqlite_errors, translated
 from codesearch.fingerprint import UnitFingerprint
 from codesearch.safefs import set_aside
 
@@ -44,6 +45,15 @@ CREATE INDEX IF NOT EXISTS unit_fingerprints_path ON unit_fingerprints(path);
 # keys into numpy, which takes milliseconds even for 100k functions.
 # (Indexes up to fingerprint version 2 had `fingerprints` and `bands` tables: dropped above, and
 # refilled, since the version changed.)
+
+_WHAT = "the index state"
+#: What to do about a state that cannot be opened: an index run sets it aside and starts anew.
+_REBUILD = "run `codesearch index` to rebuild it (embeddings come from the cache)"
+#: ... and about one found damaged once open, past what opening checks.
+_DELETE = (
+    "delete it with its -wal and -shm files, then run `codesearch index` to rebuild it "
+    "(embeddings come from the cache)"
+)
 
 _FINGERPRINT_COLUMNS = "point_id, path, kind, symbol, start_line, end_line, exact, shape, tokens, shingles"
 
@@ -84,6 +94,8 @@ class IndexState:
     A database that cannot be read is reported with the command that rebuilds it; with `repair`
     (an index run) it is set aside and a new one started (`repaired` says so): the indexer then
     finds the store's points unknown, drops them and indexes every file again from the cache.
+    Every SQLite failure is a codesearch error naming the file (codesearch.dbfile): one found
+    once open (a damaged page opening does not read) says to delete the file and index again.
 
     Thread-safe: threads may share one instance (an owner runs an index run in one thread while
     it answers status, search and duplicates requests in others). Every use of the connection,
@@ -93,24 +105,24 @@ class IndexState:
 
     def __init__(self, path: Path, *, repair: bool = False) -> None:
         self.repaired: str | None = None
+        self._path = path
         # Reentrant: commit_files and the like call _forget_fingerprints inside their transaction.
         self._lock = threading.RLock()
         try:
             self._db = self._connect(path)
-        except sqlite3.DatabaseError as exc:
-            if not repair or not path.exists():
-                raise StoreError(
-                    f"the index state at {path} is damaged ({exc}); run `codesearch index` to rebuild it "
-                    "(embeddings come from the cache)"
-                ) from None
+        except sqlite3.Error as exc:
+            if not (repair and is_damaged(exc) and path.exists()):
+                raise translated(exc, _WHAT, path, _REBUILD) from None
             aside = set_aside(path)
             self.repaired = f"the index state was damaged ({exc}); moved it to {aside} and rebuilt it"
             try:
                 self._db = self._connect(path)
             except sqlite3.Error as again:
-                raise StoreError(f"cannot open the index state at {path}: {again}") from None
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the index state at {path}: {exc}") from None
+                raise translated(again, _WHAT, path, _DELETE) from None
+
+    def _sql(self) -> contextlib.AbstractContextManager[None]:
+        """Where the connection is used (under the lock): its failures as codesearch errors."""
+        return sqlite_errors(_WHAT, self._path, _DELETE)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -127,13 +139,13 @@ class IndexState:
 
     def get_meta(self, key: str) -> str | None:
         """A meta value, or None."""
-        with self._lock:
+        with self._lock, self._sql():
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, **values: str) -> None:
         """Set meta values and commit."""
-        with self._lock, self._db:
+        with self._lock, self._sql(), self._db:
             self._db.executemany(
                 "INSERT INTO meta(key, value) VALUES(?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -142,7 +154,7 @@ class IndexState:
 
     def files(self) -> dict[str, FileRecord]:
         """Every file record, by path."""
-        with self._lock:
+        with self._lock, self._sql():
             rows = self._db.execute(
                 "SELECT path, size, mtime_ns, content_hash, language FROM files"
             ).fetchall()
@@ -150,13 +162,13 @@ class IndexState:
 
     def unit_paths(self) -> dict[int, str]:
         """Every unit's point id with its file's path."""
-        with self._lock:
+        with self._lock, self._sql():
             rows = self._db.execute("SELECT point_id, path FROM units").fetchall()
         return {int(r[0]): str(r[1]) for r in rows}
 
     def paths(self) -> list[str]:
         """Every indexed path, sorted."""
-        with self._lock:
+        with self._lock, self._sql():
             rows = self._db.execute("SELECT path FROM files ORDER BY path").fetchall()
         return [r[0] for r in rows]
 
@@ -171,7 +183,7 @@ class IndexState:
         fingerprints; forget `removed`."""
         now = time.time()
         touched = [r.path for r in records] + list(removed)
-        with self._lock, self._db:
+        with self._lock, self._sql(), self._db:
             self._db.executemany("DELETE FROM units WHERE path=?", [(p,) for p in touched])
             self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in removed])
             self._db.executemany(
@@ -187,18 +199,18 @@ class IndexState:
 
     def mark_pending(self, paths: Sequence[str]) -> None:
         """Record (durably) that the store is about to change for these paths."""
-        with self._lock, self._db:
+        with self._lock, self._sql(), self._db:
             self._db.executemany("INSERT OR IGNORE INTO pending VALUES(?)", [(p,) for p in paths])
 
     def pending(self) -> list[str]:
         """Paths a killed run may have left half-written in the store."""
-        with self._lock:
+        with self._lock, self._sql():
             rows = self._db.execute("SELECT path FROM pending ORDER BY path").fetchall()
         return [r[0] for r in rows]
 
     def clear_pending(self, paths: Sequence[str]) -> None:
         """Forget pending paths whose store state is known again."""
-        with self._lock, self._db:
+        with self._lock, self._sql(), self._db:
             self._db.executemany("DELETE FROM pending WHERE path=?", [(p,) for p in paths])
             self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
             self._db.executemany("DELETE FROM units WHERE path=?", [(p,) for p in paths])
@@ -206,7 +218,7 @@ class IndexState:
 
     def touch_files(self, records: Sequence[FileRecord]) -> None:
         """Update size/mtime of files whose content did not change."""
-        with self._lock, self._db:
+        with self._lock, self._sql(), self._db:
             self._db.executemany(
                 "UPDATE files SET size=?, mtime_ns=? WHERE path=?",
                 [(r.size, r.mtime_ns, r.path) for r in records],
@@ -240,7 +252,7 @@ class IndexState:
 
     def replace_fingerprints(self, paths: Sequence[str], records: Sequence[FingerprintRecord]) -> None:
         """Replace the fingerprints of these files (filling an index built before they existed)."""
-        with self._lock, self._db:
+        with self._lock, self._sql(), self._db:
             self._forget_fingerprints(paths)
             self._insert_fingerprints(records)
 
@@ -248,12 +260,15 @@ class IndexState:
         """Fingerprint records: all of them, or those with these point ids; at least `min_tokens` long."""
         sql = f"SELECT {_FINGERPRINT_COLUMNS} FROM unit_fingerprints WHERE tokens >= ?"
         if ids is None:
-            with self._lock:
+            with self._lock, self._sql():
                 rows = self._db.execute(sql + " ORDER BY path, start_line", (min_tokens,)).fetchall()
             return [_record(r) for r in rows]
         wanted = list(ids)
         out: list[FingerprintRecord] = []
-        with self._lock:  # one lock for every chunk: the records come from one state of the table
+        with (
+            self._lock,
+            self._sql(),
+        ):  # one lock for every chunk: the records come from one state of the table
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -263,7 +278,7 @@ class IndexState:
 
     def _bands(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Every stored band key and the point id it belongs to, as two aligned arrays."""
-        with self._lock:
+        with self._lock, self._sql():
             rows = self._db.execute("SELECT point_id, bands FROM unit_fingerprints").fetchall()
         ids: list[int] = [point for point, _ in rows]
         blobs: list[bytes] = [blob for _, blob in rows]
@@ -298,7 +313,7 @@ class IndexState:
 
     def counts(self) -> tuple[int, int, dict[str, int], dict[str, int]]:
         """Files, units, units by kind, units by language."""
-        with self._lock:
+        with self._lock, self._sql():
             files = int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
             units = int(self._db.execute("SELECT COUNT(*) FROM units").fetchone()[0])
             by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM units GROUP BY kind").fetchall())
@@ -309,5 +324,5 @@ class IndexState:
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
+        with self._lock, self._sql():
             self._db.close()

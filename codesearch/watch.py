@@ -65,6 +65,8 @@ from codesearch.indexer import Progress, ProgressCallback
 from codesearch.models import IndexReport
 from codesearch.pathfilter import IGNORE_FILES, PathFilter
 
+_log = logging.getLogger("codesearch.watch")
+
 #: Events that can change what is indexed (opens, reads and attribute changes cannot).
 _EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -233,7 +235,8 @@ def outermost(paths: Iterable[str]) -> tuple[str, ...]:
 
 
 class _EventSink(FileSystemEventHandler):
-    """Runs on watchdog's dispatch thread: must be quick and must never raise."""
+    """Runs on watchdog's dispatch thread: must be quick and must never raise (an exception
+    would end watchdog's thread, and with it every event)."""
 
     def __init__(self, watcher: Watcher) -> None:
         self._watcher = watcher
@@ -241,8 +244,11 @@ class _EventSink(FileSystemEventHandler):
     def dispatch(self, event: FileSystemEvent) -> None:
         try:
             self._watcher._on_event(event)
-        except Exception as exc:  # a bad event must not silence the watcher: rescan instead
+        except (OSError, ValueError) as exc:  # a path that vanished or cannot be read: rescan
             self._watcher.request_rescan(f"could not handle a file event ({exc!r})")
+        except Exception as exc:  # a bug: logged, and the watcher ends with it (see `error`)
+            _log.exception("codesearch: internal error handling a file event for %r", event.src_path)
+            self._watcher._fail(exc)
 
 
 class _WatchdogLog(logging.Handler):
@@ -376,6 +382,13 @@ class Watcher:
     def error(self) -> BaseException | None:
         """The error that ended the worker, if one did."""
         return self._error
+
+    def _fail(self, exc: BaseException) -> None:
+        """End the watcher with a bug's exception (raised again by `run_forever`)."""
+        if self._error is None:
+            self._error = exc
+        self._stopping.set()
+        self._dirty.close()
 
     def request_rescan(self, reason: str) -> None:
         """Queue a whole-tree pass (size/mtime walk; only changed files are read)."""

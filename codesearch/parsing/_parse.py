@@ -26,19 +26,14 @@ def parse_file(
     per definition plus a file unit (split into parts when it estimates over
     `max_file_tokens`); text files yield the file unit and, when long,
     sections. Syntax errors never drop a file; ParseError is raised only when
-    the language is unknown or its grammar cannot be loaded. With `tokens`, a
-    file parsed as code also carries its code tokens (`code_tokens`) from the
-    same parse, for fingerprints.
+    the language is unknown, its grammar cannot be loaded, or tree-sitter
+    fails on the input. With `tokens`, a file parsed as code also carries its
+    code tokens (`code_tokens`) from the same parse, for fingerprints.
     """
     if language != TEXT and language not in SPECS:
         raise ParseError(f"{path}: no parser for language {language!r}")
     language = header_language(path, source, language)
-    try:
-        return _parse(path, source, language, max_file_tokens, tokens)
-    except ParseError:
-        raise
-    except Exception as exc:  # a grammar or a rule failed on odd input: report, don't crash
-        raise ParseError(f"{path}: could not parse as {language}: {exc!r}") from exc
+    return _parse(path, source, language, max_file_tokens, tokens)
 
 
 #: What only C++ headers have: classes, namespaces, templates, access labels, `::` scopes.
@@ -69,7 +64,10 @@ def _parse(path: str, source: bytes, language: str, max_file_tokens: int, tokens
         return ParsedFile(
             path, language, _ordered(file_units(path, language, source, text, [], max_file_tokens))
         )
-    tree = _treesitter.parse(source, language, top_level=too_long, tokens=tokens)
+    try:
+        tree = _treesitter.parse(source, language, top_level=too_long, tokens=tokens)
+    except ParseError as exc:
+        raise ParseError(f"{path}: {exc}") from exc
     units = definition_units(path, language, source, tree.definitions, SPECS[language])
     units += file_units(path, language, source, text, tree.top_level_starts, max_file_tokens)
     return ParsedFile(path, language, _ordered(units), tree.syntax_errors, tree.tokens)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from codesearch.errors import ParseError
 from codesearch.parsing._languages import SPECS, LanguageSpec
@@ -152,8 +152,7 @@ def parse(source: bytes, language: str, *, top_level: bool = False, tokens: bool
     from the same parse.
     """
     grammar = _grammar(language)
-    tree = Parser(grammar.language).parse(_guard(source, language))
-    root = tree.root_node
+    root = _tree(grammar, source, language).root_node
     errors, wide = _scan_errors(root) if root.has_error else (0, [])
     definitions = _definitions(root, source, grammar, wide)
     starts = [child.start_byte for child in root.children] if top_level else []
@@ -161,9 +160,18 @@ def parse(source: bytes, language: str, *, top_level: bool = False, tokens: bool
     if tokens:
         try:
             found = _tokens(root, source, grammar)
-        except Exception:  # left to fingerprint_units, which tokenizes again and reports the failure
+        except ParseError:  # left to fingerprint_units, which tokenizes again and reports the failure
             found = None
     return RawTree(definitions, starts, errors, found)
+
+
+def _tree(grammar: _Grammar, source: bytes, language: str) -> Tree:
+    """tree-sitter's tree of `source`; ParseError where tree-sitter fails (it raises ValueError,
+    "Parsing failed", when its parser gives up, and for a grammar of another ABI version)."""
+    try:
+        return Parser(grammar.language).parse(_guard(source, language))
+    except (ValueError, RuntimeError) as exc:
+        raise ParseError(f"tree-sitter could not parse it as {language}: {exc}") from exc
 
 
 def _guard(source: bytes, language: str) -> bytes:
@@ -478,10 +486,7 @@ def code_tokens(source: bytes, language: str) -> list[tuple[str, int, str]]:
     Raises ParseError when the grammar cannot be loaded or fails on the input.
     """
     grammar = _grammar(language)
-    try:
-        return _tokens(Parser(grammar.language).parse(_guard(source, language)).root_node, source, grammar)
-    except Exception as exc:  # a grammar failing on odd input: the caller goes on without tokens
-        raise ParseError(f"could not tokenize as {language}: {exc!r}") from exc
+    return _tokens(_tree(grammar, source, language).root_node, source, grammar)
 
 
 #: _KindFacts by grammar and node kind id, filled as kinds are met.

@@ -259,8 +259,11 @@ class EdgeStore:
     def optimize(self) -> None:
         """Quantise the vectors written so far to int8 codes (blocks; about a second per 100k
         points on 2 cores)."""
-        with self._lock:
-            self._shard.optimize()
+        try:
+            with self._lock:
+                self._shard.optimize()
+        except Exception as exc:
+            raise StoreError(f"the index store failed to quantise its vectors: {exc}") from exc
 
     def flush(self) -> None:
         """Make every write so far durable."""
