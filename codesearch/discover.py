@@ -122,6 +122,8 @@ def discover(
     # Iterative (a tree 1,000 directories deep is no RecursionError): a stack of directories
     # being listed, each with its remaining entries and the ignore specs it pushed.
     stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
+    #: ignore files with lines not applied: listed once, with those lines instead of the usual reason
+    warned: set[str] = set()
 
     def enter(abs_dir: Path, rel_dir: str) -> None:
         problem = rules.rules_problem(rel_dir)
@@ -131,6 +133,10 @@ def discover(
                 SkippedFile(rel_dir or ".", f"ignore rules could not be read ({problem}); directory skipped")
             )
             return
+        for path, why in rules.left_out(rel_dir):
+            if targets is None or wanted(path, is_dir=False):
+                warned.add(path)
+                result.skipped.append(SkippedFile(path, f"ignore file: {why}"))
         try:
             with os.scandir(abs_dir) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
@@ -167,7 +173,7 @@ def discover(
             if not is_build_dir(entry.name) and not rules.ignored_by_rules(rel, is_dir=True):
                 enter(Path(entry.path), rel)
             continue
-        if not stat.S_ISREG(st.st_mode) or rules.ignored_by_rules(rel, is_dir=False):
+        if not stat.S_ISREG(st.st_mode) or rules.ignored_by_rules(rel, is_dir=False) or rel in warned:
             continue
         reason = rules.name_reason(rel)
         if reason is None and st.st_size > max_file_bytes:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pathspec
 
+from codesearch.globs import compile_spec, read_spec
 from codesearch.safefs import read_limited, read_problem
 
 #: The files whose rules apply to their directory and everything under it.
@@ -104,30 +105,28 @@ _GENERATED_MARK = re.compile(
 
 def read_ignore_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
     """The patterns of one ignore file, or None when it is missing, unreadable or empty."""
-    spec, _problem = read_ignore_file(path)
-    return spec
+    return read_ignore_file(path)[0]
 
 
 #: Largest ignore file read; a bigger one is not an ignore file (or is /dev/zero behind a link).
 MAX_IGNORE_BYTES = 1 << 20
 
 
-def read_ignore_file(path: Path) -> tuple[pathspec.GitIgnoreSpec | None, str | None]:
-    """The patterns of one ignore file (None when missing or empty), and why it could not be
-    read, if it could not. Read like a source: no link followed, no FIFO waited on, bounded."""
+def read_ignore_file(path: Path) -> tuple[pathspec.GitIgnoreSpec | None, str | None, str | None]:
+    """The patterns of one ignore file (None when missing or empty), why it could not be
+    read, if it could not, and which of its lines were not applied, if any (an invalid
+    pattern, one too long, all after too many: codesearch.globs.read_spec). Read like a
+    source: no link followed, no FIFO waited on, bounded; matched without backtracking."""
     try:
         data = read_limited(path, MAX_IGNORE_BYTES)
     except FileNotFoundError:
-        return None, None
+        return None, None, None
     except OSError as exc:
-        return None, read_problem(exc)
+        return None, read_problem(exc), None
     if len(data) > MAX_IGNORE_BYTES:
-        return None, f"larger than {MAX_IGNORE_BYTES} bytes"
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    try:
-        return (pathspec.GitIgnoreSpec.from_lines(lines) if lines else None), None
-    except (ValueError, TypeError) as exc:  # pathspec refuses some malformed patterns
-        return None, f"invalid pattern ({exc})"
+        return None, f"larger than {MAX_IGNORE_BYTES} bytes", None
+    spec, left_out = read_spec(data.decode("utf-8", errors="replace").splitlines())
+    return spec, None, left_out
 
 
 def ignore_verdict(stack: Sequence[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
@@ -215,16 +214,20 @@ class PathFilter:
         self._base: _Stack = []
         #: directory -> (the rules for its entries, why its ignore files could not be read)
         self._dirs: dict[str, tuple[_Stack, str | None]] = {}
+        #: directory -> its ignore files with lines not applied, and which and why
+        self._left_out: dict[str, list[tuple[str, str]]] = {}
         self.forget()
 
     def forget(self) -> None:
         """Drop the cached ignore files; re-read .git/info/exclude."""
-        base = [s for s in (read_ignore_spec(self.root / ".git" / "info" / "exclude"),) if s]
+        exclude, _problem, left_out = read_ignore_file(self.root / ".git" / "info" / "exclude")
+        base = [exclude] if exclude else []
         if self._exclude:
-            base.append(pathspec.GitIgnoreSpec.from_lines(self._exclude))
+            base.append(compile_spec(self._exclude))
         with self._lock:
             self._base = [("", s) for s in base]
             self._dirs = {}
+            self._left_out = {"": [(".git/info/exclude", left_out)]} if left_out else {}
 
     def _rules(self, rel_dir: str) -> tuple[_Stack, str | None]:
         """The stacked rules that apply to the entries of a directory (a deeper ignore file
@@ -251,9 +254,12 @@ class PathFilter:
         own: _Stack = []
         folder = self.root / rel_dir
         for name in IGNORE_FILES:
-            spec, problem = read_ignore_file(folder / name)
+            spec, problem, left_out = read_ignore_file(folder / name)
             if problem is not None:
                 return above, f"{name} {problem}"
+            if left_out:
+                here = self._left_out.setdefault(rel_dir, [])
+                here.append((f"{rel_dir}/{name}" if rel_dir else name, left_out))
             if spec:
                 own.append((rel_dir, spec))
         return (above + own if own else above), None  # shared, never changed in place
@@ -262,6 +268,12 @@ class PathFilter:
         """Why the ignore rules of a directory could not be read (its entries are then
         passed over: files its rules exclude must not be indexed by accident), or None."""
         return self._rules(rel_dir)[1]
+
+    def left_out(self, rel_dir: str) -> list[tuple[str, str]]:
+        """The ignore files read for a directory's entries (the tree's own for "") with lines
+        not applied, and which lines and why; a warning, not a reason to skip anything."""
+        self._rules(rel_dir)
+        return list(self._left_out.get(rel_dir, ()))
 
     def ignored_by_rules(self, rel: str, is_dir: bool) -> bool:
         """Whether the ignore files and the `exclude` option ignore an entry (last match wins)."""
