@@ -83,10 +83,27 @@ _DISABLED_FILTERS = (
 )
 
 _PRIVATE_KEY = "Private Key"
+_KEYWORD = "Secret Keyword"
+#: Most words a secret keyword's value may have: more is a sentence (prose that names an
+#: option, `api_key_env` and ... in docs), which detect-secrets' own filters let through.
+_MAX_SECRET_WORDS = 5
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _KEY_END = re.compile(r"-----END[A-Z0-9 ]*-----|---- END SSH2 ENCRYPTED PRIVATE KEY ----|Private-MAC:")
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+/=~")
 #: Most lines a private key's body is redacted over when no END line is found.
 _KEY_MAX_LINES = 200
+#: Fewest base64 characters on a body line other than the last (PEM lines hold 64).
+_KEY_MIN_BODY = 16
+#: A key's body on its BEGIN line: base64, escaped line ends, spaces.
+_KEY_BODY = re.compile(r"(?:[A-Za-z0-9+/=]|\\[nr]|[ \t])+")
+#: What may follow the body on a line whose key goes on below: a string's end, a concatenation.
+_KEY_GOES_ON = re.compile(r"[\s\"'`+,\\;(]*")
+#: A line of a key's body (without its END line): quotes and concatenation around base64
+#: or a header field (`Proc-Type: 4,ENCRYPTED`), or nothing (PEM's blank line after headers).
+_KEY_LINE = re.compile(
+    r"[\s\"'`+,(]*(?P<body>(?:[A-Za-z0-9+/=]|\\[nr])*|[A-Za-z][A-Za-z0-9-]*: [^\"'`]*?)"
+    r"(?:\\[nr])*[\s\"'`+,\\;)]*"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,11 +241,18 @@ def scan_lines(
                 continue
             if _filtered(detector.context_filters, **args, context=context):
                 continue
+            if secret.type == _KEYWORD and _is_prose(value):
+                continue
             yield n, value, secret.type
 
 
 def _redact_key(lines: list[str], n: int, value: str) -> None:
-    """Replace a private key's body, from its BEGIN header to its END line, with the marker."""
+    """Replace a private key's body, from its BEGIN header to its END line, with the marker.
+
+    Only what looks like a key's body is replaced: base64, `\\n` escapes, header fields
+    (`Proc-Type: ...`, PuTTY's `Public-Lines: 6`). A header with no body after it (a test
+    that writes a bare BEGIN line) loses nothing else; a body over several lines (a PEM file,
+    or string literals one per line) is followed while its lines look like a body."""
     line = lines[n]
     begin = line.find(value)
     head_end = line.find("-----", begin + len(value)) if begin >= 0 else -1
@@ -237,12 +261,37 @@ def _redact_key(lines: list[str], n: int, value: str) -> None:
     if end:
         lines[n] = line[:start] + MARKER + line[end.start() :]
         return
-    lines[n] = line[:start] + MARKER
+    body = _KEY_BODY.match(line, start)
+    stop = body.end() if body else start
+    if stop > start:
+        lines[n] = line[:start] + MARKER + line[stop:]
+    if not _KEY_GOES_ON.fullmatch(line, stop):
+        return  # code after the header: the key (if any) is not on the next lines
     for k in range(n + 1, min(len(lines), n + 1 + _KEY_MAX_LINES)):
         end = _KEY_END.search(lines[k])
-        if end:
+        text = lines[k] if end is None else lines[k][: end.start()]
+        found = _KEY_LINE.fullmatch(text)
+        if found is None:
             return
-        lines[k] = MARKER
+        short = ":" not in found["body"] and len(found["body"]) < _KEY_MIN_BODY
+        if (
+            found["body"]
+            and short
+            and end is None
+            and not _KEY_END.search(lines[k + 1] if k + 1 < len(lines) else "")
+        ):
+            return  # a short word is a body's last line only right before its END line
+        if found.end("body") > found.start("body"):
+            lines[k] = text[: found.start("body")] + MARKER + lines[k][found.end("body") :]
+        if end is not None:
+            return
+
+
+def _is_prose(value: str) -> bool:
+    """Whether a keyword's value is text, not a secret: Markdown code spans (a backtick), more
+    than _MAX_SECRET_WORDS words (a passphrase of a few words stays a secret), or the name of
+    an environment variable (`api_key_env = "AWS_SECRET_ACCESS_KEY"`: where the secret is)."""
+    return "`" in value or len(value.split()) > _MAX_SECRET_WORDS or bool(_ENV_NAME.fullmatch(value))
 
 
 def _redact_value(line: str, value: str) -> str:

@@ -106,3 +106,48 @@ def test_nothing_is_sent_to_be_verified() -> None:
     assert (
         "detect_secrets.filters.common.is_ignored_due_to_verification_policies" not in get_settings().filters
     )
+
+
+def test_a_bare_key_header_loses_nothing_after_it() -> None:
+    """A test that writes a BEGIN line with no key (this repository's tests/conftest.py) keeps
+    the code below it; a key written as one string literal per line loses only its body."""
+    bare = (
+        'def fixture(dest):\n    (dest / "id_rsa").write_text("-----BEGIN '
+        + 'OPENSSH PRIVATE KEY-----\\n")\n    return dest\n'
+    )
+    redacted, findings = redact_text("conftest.py", bare)
+    assert [f.kind for f in findings] == ["Private Key"]
+    assert redacted.splitlines()[2] == "    return dest"
+    assert redacted.splitlines()[1].endswith(f'KEY-----{MARKER}")')
+
+    body = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"
+    literals = (
+        "KEY = (\n"
+        '    "-----BEGIN ' + 'RSA PRIVATE KEY-----\\n"\n'
+        f'    "{body}\\n"\n'
+        '    "Aw==\\n"\n'
+        '    "-----END RSA PRIVATE KEY-----\\n"\n'
+        ")\n"
+        "timeout = 30\n"
+    )
+    redacted, findings = redact_text("keys.py", literals)
+    assert len(findings) == 1 and body not in redacted and "Aw==" not in redacted
+    assert redacted.splitlines()[2:] == [
+        f'    "{MARKER}"',
+        f'    "{MARKER}"',
+        '    "-----END RSA PRIVATE KEY-----\\n"',
+        ")",
+        "timeout = 30",
+    ]
+
+
+def test_prose_naming_a_secret_option_is_not_a_secret() -> None:
+    """The Markdown of docs/configuration.md names `api_key_env` in a sentence: detect-secrets'
+    keyword plugin takes the rest of the sentence for its value; a few words stay a secret."""
+    doc = (REPO / "docs" / "configuration.md").read_text()
+    assert "`api_key_env`, `qdrant_api_key_env` and `serve_args` are refused" in doc
+    assert redact_text("docs/configuration.md", doc) == (doc, [])
+    redacted, findings = redact_text("config.yaml", "db:\n  password: correct horse battery staple\n")
+    assert findings and "horse" not in redacted
+    named = 'api_key_env = "AWS_SECRET_ACCESS_KEY"\n'  # where the secret is, not the secret
+    assert redact_text(".codesearch.toml", named) == (named, [])
