@@ -13,6 +13,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -78,10 +79,27 @@ def _word_ids(word: str) -> tuple[int, ...]:
     return tuple(token_id(tok) for tok in _word_tokens(word))
 
 
+#: Lines remembered by `_line_ids`; cleared whole when full (as StaticEmbedder's memo).
+_LINE_MEMO_SIZE = 200_000
+_line_memo: dict[str, tuple[int, ...]] = {}
+
+
+def _line_ids(line: str) -> tuple[int, ...]:
+    """The token ids of one line, remembered: a line is met in its function's unit, its
+    class's and its file's, and code repeats lines. No word spans a newline (`_WORD`), so a
+    text's ids are its lines' ids, in order."""
+    found = _line_memo.get(line)
+    if found is None:
+        if len(_line_memo) >= _LINE_MEMO_SIZE:
+            _line_memo.clear()
+        found = _line_memo[line] = tuple(chain.from_iterable(map(_word_ids, _WORD.findall(line))))
+    return found
+
+
 def document_vector(text: str) -> SparseVector:
     """BM25 term-frequency weights of a document's tokens (two tokens that share an index,
     a crc32 collision, count as one)."""
-    ids = [i for word in _WORD.findall(text) for i in _word_ids(word)]
+    ids = list(chain.from_iterable(map(_line_ids, text.split("\n"))))
     if not ids:
         return SparseVector((), ())
     norm = _K1 * (1 - _B + _B * len(ids) / _AVG_LEN)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
+from codesearch import lexical
 from codesearch.lexical import document_vector, query_vector, tokens
 
 
@@ -36,3 +40,17 @@ def test_document_vector_is_sorted_and_saturates() -> None:
 
 def test_empty_text_gives_empty_vector() -> None:
     assert document_vector("  \n ").indices == ()
+
+
+def test_document_vector_by_lines_is_the_word_walk_on_real_files() -> None:
+    """document_vector counts tokens line by line (remembered per line); no word spans a
+    newline, so it equals the walk over the whole text's words, here on this repository."""
+    root = Path(__file__).resolve().parents[1]
+    texts = [p.read_text() for p in sorted((root / "codesearch").rglob("*.py"))]
+    texts += ["a\r\nb_c\n\nfooBar 12\n", "x" * 10 + "\n" + "x" * 10]
+    for text in texts:
+        ids = [i for word in lexical._WORD.findall(text) for i in lexical._word_ids(word)]
+        vector = lexical.document_vector(text)
+        assert vector.indices == tuple(sorted(Counter(ids)))
+        again = lexical.document_vector(text)  # from the memo
+        assert again == vector

@@ -50,6 +50,16 @@ def test_a_long_text_is_averaged_over_its_windows(static: StaticEmbedder) -> Non
     assert float(whole @ static.embed_query("retry upload backoff")) > 0.5
 
 
+def test_memos_filling_up_mid_call_give_the_same_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"def handler_{i}(request):\n    return render(request, 'page_{i}.html')\n" for i in range(40)]
+    want = StaticEmbedder().embed_documents(texts)
+    monkeypatch.setattr("codesearch.embedding.static._MEMO_SIZE", 7)
+    small = StaticEmbedder()
+    small.embed_documents(texts[:3])  # part-full memos, so the next call crosses the limit
+    assert np.allclose(small.embed_documents(texts), want, atol=1e-6)
+    assert small.count_tokens(texts) == StaticEmbedder().count_tokens(texts)
+
+
 def test_queries_find_the_function_that_does_it(static: StaticEmbedder) -> None:
     docs = [
         "def upload_with_retry(self, path, attempts=5):\n    for i in range(attempts):\n"

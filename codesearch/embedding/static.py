@@ -15,11 +15,13 @@ all-MiniLM-L6-v2 (see docs/models.md).
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
+from itertools import chain
 
 import numpy as np
 
@@ -87,26 +89,48 @@ class StaticEmbedder:
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
         self._memo: dict[str, list[int]] = {}
+        self._lines: dict[str, list[int]] = {}
 
-    def _piece_ids(self, pieces: list[str]) -> list[int]:
-        """Token ids of a text's pieces; each distinct piece goes through the tokenizer once."""
+    def _learn(self, pieces: Sequence[str]) -> dict[str, list[int]]:
+        """The piece memo, holding every one of `pieces` (each new piece through the tokenizer
+        once, in one batch); a full memo is started anew."""
         memo = self._memo
-        missing = list({p for p in pieces if p not in memo})
+        missing = list({p: None for p in pieces if p not in memo})
         if missing:
             if len(memo) + len(missing) > _MEMO_SIZE:
                 memo = self._memo = {}
+                missing = list(dict.fromkeys(pieces))
             for piece, enc in zip(
                 missing, self._tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
             ):
                 memo[piece] = enc.ids
-        out: list[int] = []
-        for piece in pieces:
-            out.extend(memo[piece])
-        return out
+        return memo
+
+    def _piece_ids(self, pieces: list[str]) -> list[int]:
+        """Token ids of a text's pieces."""
+        memo = self._learn(pieces)
+        return list(chain.from_iterable(map(memo.__getitem__, pieces)))
+
+    def _text_ids(self, text: str) -> list[int]:
+        """Token ids of a text, line by line (no piece spans a newline, so they are the text's
+        own): a line is met in its function's unit, its class's and its file's, so each line
+        is remembered; the pieces of the lines not yet seen go to the tokenizer at once."""
+        lines = text.split("\n")
+        memo = self._lines
+        new = [line for line in dict.fromkeys(lines) if line not in memo]
+        if new:
+            if len(memo) + len(new) > _MEMO_SIZE:
+                memo = self._lines = {}
+                new = list(dict.fromkeys(lines))
+            pieces = [split_identifiers(line) for line in new]
+            known = self._learn([p for line in pieces for p in line])
+            for line, parts in zip(new, pieces, strict=True):
+                memo[line] = list(chain.from_iterable(map(known.__getitem__, parts)))
+        return list(chain.from_iterable(map(memo.__getitem__, lines)))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes (after identifier splitting)."""
-        return [len(self._piece_ids(split_identifiers(t))) for t in texts]
+        return [len(self._text_ids(t)) for t in texts]
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         """One normalised vector per text: its windows' mean vectors, averaged."""
@@ -117,7 +141,7 @@ class StaticEmbedder:
         starts: list[int] = []
         owners: list[int] = []
         for i, text in enumerate(texts):
-            ids = self._piece_ids(split_identifiers(text))
+            ids = self._text_ids(text)
             base = len(flat)
             for start in range(0, len(ids), STATIC_WINDOW_TOKENS):
                 starts.append(base + start)
@@ -125,18 +149,22 @@ class StaticEmbedder:
             flat.extend(ids)
         if not flat:
             return np.zeros((count, self.dimensions), dtype=np.float32)
-        bounds = np.asarray([*starts, len(flat)], dtype=np.int64)
+        bounds = [*starts, len(flat)]
         token_ids = np.asarray(flat, dtype=np.int64)
         windows = np.empty((len(starts), self.dimensions), dtype=np.float32)
         first = 0
         while first < len(starts):
             # Windows in slices of about _SLICE_TOKENS tokens bound the gathered rows' memory.
-            last = int(np.searchsorted(bounds, bounds[first] + _SLICE_TOKENS, side="right")) - 1
+            last = bisect.bisect_right(bounds, bounds[first] + _SLICE_TOKENS) - 1
             last = min(max(last, first + 1), len(starts))
-            rows = self._table[token_ids[bounds[first] : bounds[last]]]
-            sums = np.add.reduceat(rows, bounds[first:last] - bounds[first], axis=0)
-            windows[first:last] = sums / np.diff(bounds[first : last + 1]).astype(np.float32)[:, None]
+            base = bounds[first]
+            rows = self._table[token_ids[base : bounds[last]]]
+            # One sum per window: several times faster than np.add.reduceat along rows.
+            for w in range(first, last):
+                rows[bounds[w] - base : bounds[w + 1] - base].sum(axis=0, out=windows[w])
             first = last
+        lengths = np.diff(np.asarray(bounds, dtype=np.int64)).astype(np.float32)
+        windows /= lengths[:, None]
         return pool_windows(normalize_rows(windows), owners, count, self.dimensions)
 
     def embed_query(self, text: str) -> Vectors:
