@@ -8,6 +8,7 @@ writes. A worker never writes anything: the indexer's crash safety is unchanged.
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -170,16 +171,10 @@ def _analyze(entry: FileEntry, known_hash: str | None, options: Options) -> Anal
     return found
 
 
-_static: list[object] = []
-
-
+@functools.cache
 def _static_embedder() -> StaticEmbedder:
     """This process's static embedder (loaded once)."""
-    if not _static:
-        _static.append(StaticEmbedder())
-    embedder = _static[0]
-    assert isinstance(embedder, StaticEmbedder)
-    return embedder
+    return StaticEmbedder()
 
 
 def wanted_texts(plans_per_file: Sequence[Sequence[UnitPlan]]) -> dict[str, str]:

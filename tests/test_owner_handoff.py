@@ -14,30 +14,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import pytest
 from embed_server import EmbedServer
 from test_hostile import STATIC, cs, small_repo
+from waiting import poll
 
-T = TypeVar("T")
 DEADLINE = 120.0
 NO_UPGRADE = {"CODESEARCH_UPGRADE_MODEL": ""}
-
-
-def poll(check: Callable[[], T], what: str, timeout: float = DEADLINE) -> T:
-    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class Background:

@@ -14,32 +14,19 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import pytest
+from waiting import poll
 
 from codesearch import Engine, load_settings
 from codesearch.pathfilter import PathFilter
 from codesearch.watch import Watcher, WatchUpdate, _DirtyPaths, outermost
 
-T = TypeVar("T")
 DEADLINE = 60.0
-
-
-def poll(check: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
-    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def func(name: str, body: str = "return 1") -> str:

@@ -10,11 +10,7 @@ from codesearch.parsing import _treesitter
 from codesearch.parsing._chunks import SECTION_MIN_TOKENS, estimate_tokens, file_units, section_units
 from codesearch.parsing._languages import SPECS, TEXT, is_markdown
 from codesearch.parsing._units import definition_units
-
-#: Files over this size whose lines average over MINIFIED_LINE_BYTES are
-#: treated as minified: file parts only.
-MINIFIED_MIN_BYTES = 256 * 1024
-MINIFIED_LINE_BYTES = 1000
+from codesearch.pathfilter import is_minified
 
 
 def parse_file(
@@ -58,7 +54,7 @@ def _parse(path: str, source: bytes, language: str, max_file_tokens: int, tokens
         if estimate_tokens(text) > SECTION_MIN_TOKENS:
             units += section_units(path, source, is_markdown(path), max_file_tokens)
         return ParsedFile(path, language, _ordered(units))
-    if _minified(source):
+    if is_minified(source):
         # Huge lines are generated or minified code: no useful definitions,
         # and tree-sitter queries slow down badly on such dense trees.
         return ParsedFile(
@@ -71,11 +67,6 @@ def _parse(path: str, source: bytes, language: str, max_file_tokens: int, tokens
     units = definition_units(path, language, source, tree.definitions, SPECS[language])
     units += file_units(path, language, source, text, tree.top_level_starts, max_file_tokens)
     return ParsedFile(path, language, _ordered(units), tree.syntax_errors, tree.tokens)
-
-
-def _minified(source: bytes) -> bool:
-    """Large and with lines over MINIFIED_LINE_BYTES long on average."""
-    return len(source) > MINIFIED_MIN_BYTES and source.count(b"\n") < len(source) // MINIFIED_LINE_BYTES
 
 
 def _ordered(units: list[CodeUnit]) -> tuple[CodeUnit, ...]:
