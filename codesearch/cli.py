@@ -498,8 +498,14 @@ def _watch(args: argparse.Namespace, out: Console, err: Console) -> int:
             return
         if args.quiet or (u.kind != "catch-up" and not (r.changed_files or r.deleted)):
             return
-        what = {"catch-up": "caught up", "update": "updated", "rescan": "rescanned"}[u.kind]
-        why = f" ({escape(u.reason)})" if u.kind == "rescan" else ""
+        what = {
+            "catch-up": "caught up",
+            "update": "updated",
+            "rescan": "rescanned",
+            "upgrade": "upgraded",
+            "requested": "indexed",
+        }.get(u.kind, u.kind)
+        why = f" ({escape(u.reason)})" if u.kind in ("rescan", "requested") else ""
         out.print(
             f"{time.strftime('%H:%M:%S')} {what}{why}: {r.changed_files} files changed, "
             f"{r.deleted} removed, {r.embedded} texts embedded, {u.seconds:.2f} s"

@@ -224,6 +224,10 @@ class Engine:
         self._live: Progress | None = None
         self._live_partial = False
         self._runs_for_others = threading.Event()
+        self._observers: tuple[ProgressCallback | None, Callable[[IndexReport, float], None] | None] = (
+            None,
+            None,
+        )
         self._wait = 600.0
         self._on_wait: Callable[[int | None], None] | None = None
         # The progressive index: the transformer's index beside this (static) one.
@@ -288,9 +292,17 @@ class Engine:
             socket_path(self.index_dir), lambda request, send: self._handle(request, send, remote=True)
         )
 
-    def accept_index_runs(self, accept: bool = True) -> None:
+    def accept_index_runs(
+        self,
+        accept: bool = True,
+        progress: ProgressCallback | None = None,
+        done: Callable[[IndexReport, float], None] | None = None,
+    ) -> None:
         """Whether this owner runs the index requests of other processes (a long-lived owner: the
-        watcher turns it on). Turning it off ends a run under way at its next file."""
+        watcher turns it on). Turning it off ends a run under way at its next file. `progress`
+        and `done` (its report and seconds) are told of each such run, as the asking process is,
+        so that this process shows it too (the editor's progress of a language server)."""
+        self._observers = (progress, done) if accept else (None, None)
         if accept:
             self._runs_for_others.set()
         else:
@@ -866,10 +878,13 @@ class Engine:
                 f"the process that owns this index (pid {os.getpid()}) takes no index runs of others"
             )
         last: list[Any] = [0.0, ""]  # when the last line was sent, and its phase
+        observe, observed = self._observers if remote else (None, None)
 
         def relay(p: Progress) -> None:
             if remote and not self._runs_for_others.is_set():
                 raise _Stopped
+            if observe is not None:
+                observe(p)
             now = time.monotonic()
             if send is not None and (p.phase != last[1] or now - last[0] >= PROGRESS_EVERY):
                 last[:] = [now, p.phase]
@@ -887,6 +902,7 @@ class Engine:
                     )
                 )
                 self._work_lock.acquire()
+            started = time.perf_counter()
             try:
                 if request.get("op") == "index":
                     report: IndexReport | None = self.index(relay)
@@ -894,6 +910,8 @@ class Engine:
                     report = self.upgrade(relay, int(request.get("max_files") or 0))
             finally:
                 self._work_lock.release()
+            if observed is not None and report is not None:
+                observed(report, time.perf_counter() - started)
         except _Stopped:
             raise OwnerGoneError(
                 "the process that owned this index stopped during the index run; try again"

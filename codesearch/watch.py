@@ -104,8 +104,14 @@ class Indexable(Protocol):
         """Build the next files into the upgrade's index; None when nothing is pending."""
         ...
 
-    def accept_index_runs(self, accept: bool = True) -> None:
-        """Whether the engine runs the index requests of other processes (one at a time with ours)."""
+    def accept_index_runs(
+        self,
+        accept: bool = True,
+        progress: ProgressCallback | None = None,
+        done: Callable[[IndexReport, float], None] | None = None,
+    ) -> None:
+        """Whether the engine runs the index requests of other processes (one at a time with
+        ours), telling `progress` and `done` of each."""
         ...
 
 
@@ -113,7 +119,9 @@ class Indexable(Protocol):
 class WatchUpdate:
     """One call into the engine: what triggered it and what it did."""
 
-    kind: str  # "catch-up", "update", "rescan" or "upgrade" (a step of the progressive index)
+    #: "catch-up", "update", "rescan", "upgrade" (a step of the progressive index) or
+    #: "requested" (a `codesearch index` another process handed to this one)
+    kind: str
     paths: tuple[str, ...]  # what was re-checked (empty for a whole-tree pass)
     reason: str  # why a whole-tree pass ran; "" for an update
     report: IndexReport
@@ -320,7 +328,7 @@ class Watcher:
             raise WatchError("another codesearch process owns this index; open the engine with write=True")
         # A long-lived owner: a `codesearch index` of another process is run here (the engine
         # runs it and this worker's calls one at a time) instead of waiting for the lock.
-        self.engine.accept_index_runs(True)
+        self.engine.accept_index_runs(True, self._progress_cb, self._requested_done)
         logging.getLogger("watchdog").addHandler(self._log)
         self._start_observer()
         self._worker.start()
@@ -488,6 +496,12 @@ class Watcher:
         self._upgrade_done = False  # new or changed files may be left to upgrade
         if self._on_update is not None:
             self._on_update(WatchUpdate(kind, batch.paths, batch.reason, report, seconds, time.time()))
+
+    def _requested_done(self, report: IndexReport, seconds: float) -> None:
+        """An index run another process asked for has ended (it ran in the engine's thread for it)."""
+        if self._on_update is not None:
+            reason = "asked for by another codesearch process"
+            self._on_update(WatchUpdate("requested", (), reason, report, seconds, time.time()))
 
     def _upgrading(self) -> bool:
         """Whether the progressive index may still have files to build into the transformer's index

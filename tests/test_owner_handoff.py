@@ -165,6 +165,9 @@ def test_index_handed_to_a_watcher_runs_after_its_catch_up_and_the_owner_keeps_a
         embed.control(hold_documents=False)
         assert index.finish() == 0, "\n".join(index.err)
         assert any("indexed 40 files, 120 units" in line for line in index.out), index.out
+        poll(
+            lambda: any('"kind": "requested"' in line for line in watch.out), "the watcher's line for the run"
+        )
         assert watch.proc.poll() is None
         info = status(root, env)
         assert info["complete"] and "indexing" not in info and info["files"] == 40

@@ -311,6 +311,28 @@ def test_query_from_another_process_sees_the_fresh_result(watch: Callable[..., S
     assert json.loads(out.stdout)[0]["symbol"] == "quokka_census"
 
 
+def test_an_index_handed_over_by_another_process_shows_in_this_ones_progress(
+    tmp_path: Path, watch: Callable[..., Session]
+) -> None:
+    seen: list[Any] = []
+    # A long debounce: the 60 new files wait for the watcher, so the handed run does their work.
+    s = watch(debounce=120.0, max_wait=120.0, progress=seen.append)
+    for i in range(60):
+        (s.root / f"handed_{i:02d}.py").write_text(func(f"handed_over_{i:02d}"))
+    out = subprocess.run(
+        [sys.executable, "-m", "codesearch", "index", str(s.root), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["changed_files"] == 60
+    requested = poll(lambda: [u for u in s.updates if u.kind == "requested"], what="the handed run's update")
+    assert requested[0].report.changed_files == 60 and "another codesearch process" in requested[0].reason
+    assert any(p.files_total == 60 for p in seen), "the owner's own progress display saw the run"
+    assert s.where("handed_over_07") == {"handed_07.py"}
+
+
 # -- the watcher as its own process -----------------------------------------------------------
 
 CHILD = """
