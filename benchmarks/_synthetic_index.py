@@ -20,7 +20,7 @@ from _corpus import pypi_source
 
 from codesearch.discover import discover
 from codesearch.embedding import index_slug
-from codesearch.embedding.local import MINILM_MODEL_ID
+from codesearch.embedding.static import static_identity
 from codesearch.indexer import point_id, unit_payload
 from codesearch.lexical import document_vector
 from codesearch.models import CodeUnit
@@ -35,9 +35,10 @@ def fill(
     index_dir: Path,
     target: int,
     files_root: Path | None = None,
-    model: tuple[str, int] = (MINILM_MODEL_ID, 384),
+    model: tuple[str, int] | None = None,
 ) -> int:
-    """Fill `index_dir` (a root's .codesearch) with `target` units; returns how many were written."""
+    """Fill `index_dir` (a root's .codesearch) with `target` units; returns how many were written.
+    `model` is the index's (model id, dimensions): by default the default model's."""
     source = pypi_source("django", "5.1.4")
     files: list[tuple[str, bytes, list[CodeUnit]]] = []
     for f in discover(source).files:
@@ -45,7 +46,7 @@ def fill(
             continue
         data = f.abspath.read_bytes()
         files.append((f.path, data, list(parse_file(f.path, data, f.language).units)))
-    model_id, dims = model
+    model_id, dims = model or static_identity()
     model_dir = index_dir / "indexes" / index_slug(model_id, dims)
     (model_dir / "store").mkdir(parents=True)
     store = EdgeStore(model_dir / "store", dims)

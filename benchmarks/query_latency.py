@@ -106,7 +106,7 @@ def main() -> None:
         root = Path(tmp) / "repo"
         root.mkdir()
         index_dir = Path(tmp) / "index"
-        identity = static_identity() if args.model == "static" else (MINILM_MODEL_ID, 384)
+        identity = (MINILM_MODEL_ID, 384) if args.model == "minilm" else static_identity()
         count = fill(index_dir, args.units, model=identity)
         settings, _ = load_settings(root, {"index_dir": str(index_dir), "model": args.model or None})
         with Engine.open(root, settings) as engine:

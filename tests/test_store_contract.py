@@ -63,7 +63,7 @@ def make_points(units: list[tuple[str, str, str, str, str]] = UNITS, extra: str 
                 "language": lang,
                 "kind": kind,
                 "symbol": name,
-                "note": extra,
+                "parent": extra,  # one of the fields a search reads (CANDIDATE_FIELDS)
                 "start_line": i,
                 "snippet": f"{name}: {text}",
             },
@@ -141,7 +141,7 @@ def test_upserting_again_replaces_points(opener: Opener) -> None:
     store.upsert(make_points(extra="second run"))
     assert store.count() == len(UNITS)
     dense, _ = store.search(_vector("format_date"), None, 1, StoreFilter())
-    assert dense[0].id == _id("format_date") and dense[0].payload["note"] == "second run"
+    assert dense[0].id == _id("format_date") and dense[0].payload["parent"] == "second run"
 
 
 def test_snippets_are_read_for_the_hits_shown(opener: Opener) -> None:

@@ -11,6 +11,9 @@ import numpy.typing as npt
 
 from codesearch.lexical import SparseVector
 
+#: The payload fields a search reads of its candidates: what ranking, fusion and a hit need.
+CANDIDATE_FIELDS = ["path", "language", "kind", "symbol", "name", "parent", "start_line", "end_line"]
+
 
 @dataclass(frozen=True, slots=True)
 class StoredPoint:
