@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from codesearch.errors import CodesearchError
-from codesearch.indexer import decode_source, read_source
-from codesearch.parsing import parse_file
+from codesearch.analysis import Options, analyze
 from codesearch.representation import plan_units
 
 if TYPE_CHECKING:
@@ -26,18 +24,14 @@ def dry_run(engine: Engine) -> dict[str, Any]:
     files: list[dict[str, Any]] = []
     skipped = [{"path": s.path, "reason": s.reason} for s in found.skipped]
     total_tokens = total_units = 0
+    options = Options(settings.max_file_bytes, settings.max_file_tokens)
     for entry in found.files:
-        data, reason = read_source(entry, settings.max_file_bytes)
-        if data is None:
-            skipped.append({"path": entry.path, "reason": reason})
+        # The indexer's own analysis: the same skips, and secrets redacted before anything is counted.
+        found_file = analyze(entry, None, options)
+        if found_file.skipped:
+            skipped.append({"path": entry.path, "reason": found_file.skipped})
             continue
-        source, _ = decode_source(data)
-        try:
-            parsed = parse_file(entry.path, source, entry.language, max_file_tokens=settings.max_file_tokens)
-        except CodesearchError as exc:  # as the indexer does: the file is passed over, with the reason
-            skipped.append({"path": entry.path, "reason": f"could not parse: {exc}"})
-            continue
-        plans = plan_units(parsed.units, embedder)
+        plans = plan_units(found_file.units, embedder)
         tokens = sum(embedder.count_tokens([t for p in plans for t in p.texts])) if plans else 0
         files.append({"path": entry.path, "language": entry.language, "units": len(plans), "tokens": tokens})
         total_tokens += tokens
