@@ -24,7 +24,7 @@ from typing import Any
 import platformdirs
 
 from codesearch.errors import ConfigError
-from codesearch.ranking import RankingConfig
+from codesearch.ranking import RankingConfig, group_priors
 
 ENV_PREFIX = "CODESEARCH_"
 #: CPU models of backend local, and the default.
@@ -274,23 +274,19 @@ class Settings:
 
     def ranking_config(self) -> RankingConfig:
         """The ranking layer's weights from the `ranking*` options."""
-        aux = self.ranking_aux_prior
         return RankingConfig(
             enabled=self.ranking,
             symbol_dense_weight=self.ranking_symbol_dense_weight,
             definition_boost=self.ranking_definition_boost,
             path_boost=self.ranking_path_boost,
             name_boost=self.ranking_name_boost,
-            priors={
-                "tests": self.ranking_test_prior,
-                "docs": self.ranking_docs_prior,
-                "config": self.ranking_docs_prior,
-                "examples": aux,
-                "benchmarks": aux,
-                "fixtures": aux,
-                "vendored": aux,
-                "generated": aux,
-            },
+            priors=group_priors(
+                {
+                    "test": self.ranking_test_prior,
+                    "docs": self.ranking_docs_prior,
+                    "aux": self.ranking_aux_prior,
+                }
+            ),
             member_ratio=self.ranking_member_ratio,
             per_file=max(1, self.ranking_per_file),
             file_decay=self.ranking_file_decay,

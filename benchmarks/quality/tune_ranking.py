@@ -12,8 +12,8 @@ shipped defaults and for the best of the grid.
     python benchmarks/quality/tune_ranking.py --set files --grid path_boost=0,0.6 dense_weight=0.3,0.5
 
 Grid keys: any `RankingConfig` field (codesearch/ranking/_score.py), `dense_weight`,
-`fusion`, and `tests_prior`, `docs_prior` (docs and config), `aux_prior`
-(examples, benchmarks, fixtures, vendored, generated code).
+`fusion`, and `test_prior`, `docs_prior`, `aux_prior`: the options `ranking_test_prior`, ...,
+each setting the path classes `codesearch.ranking.PRIORPRIOR_GROUPS` gives it.
 Metric: MRR@10 of the target function (set functions) or NDCG@10 over files (set files).
 """
 
@@ -42,17 +42,12 @@ from _scoring import Hit, is_correct, read_jsonl  # noqa: E402
 from codesearch.config import Settings, load_settings  # noqa: E402
 from codesearch.engine import Engine  # noqa: E402
 from codesearch.models import SearchFilters  # noqa: E402
-from codesearch.ranking import RankingConfig, analyse, rank, rank_files  # noqa: E402
+from codesearch.ranking import PRIOR_GROUPS, RankingConfig, analyse, rank, rank_files  # noqa: E402
 from codesearch.search import drop_shadowed_containers, fuse, to_hit  # noqa: E402
 
 SET_DIR = REPO_ROOT / "benchmarks" / ".data" / "quality" / "mixed"
 INDEX_ROOT = REPO_ROOT / "benchmarks" / ".data" / "quality" / "_index"
 K = 10
-_GROUPS = {
-    "aux": ("examples", "benchmarks", "fixtures", "vendored", "generated"),
-    "docs": ("docs", "config"),
-    "tests": ("tests",),
-}
 
 
 @dataclasses.dataclass
@@ -147,7 +142,7 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
             grid[key] = values.split(",")
         elif key == "per_file":
             grid[key] = [int(v) for v in values.split(",")]
-        elif key in names or key == "dense_weight" or key[: -len("_prior")] in _GROUPS:
+        elif key in names or key == "dense_weight" or key[: -len("_prior")] in PRIOR_GROUPS:
             grid[key] = [float(v) for v in values.split(",")]
         else:
             raise SystemExit(f"unknown grid key {key!r}")
@@ -160,8 +155,8 @@ def with_values(base: RankingConfig, values: dict[str, Any]) -> RankingConfig:
     for key, value in values.items():
         if key in ("dense_weight", "fusion"):
             continue
-        if key.endswith("_prior") and key[: -len("_prior")] in _GROUPS:
-            for cls in _GROUPS[key[: -len("_prior")]]:
+        if key.endswith("_prior") and key[: -len("_prior")] in PRIOR_GROUPS:
+            for cls in PRIOR_GROUPS[key[: -len("_prior")]]:
                 priors[cls] = value
         else:
             plain[key] = value

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 
 from codesearch.ranking._priors import path_classes
 from codesearch.ranking._query import QueryInfo, analyse
-from codesearch.ranking._score import RankingConfig, definition_credit, path_credit, prior, score
+from codesearch.ranking._score import (
+    PRIOR_GROUPS,
+    RankingConfig,
+    definition_credit,
+    group_priors,
+    path_credit,
+    prior,
+    score,
+)
 from codesearch.ranking._select import Row, file_scores, prefer_members, saturate
 
 
@@ -53,12 +61,14 @@ def rank_files(query: str, rows: Sequence[Row], cfg: RankingConfig) -> list[tupl
 
 
 __all__ = [
+    "PRIOR_GROUPS",
     "QueryInfo",
     "RankingConfig",
     "Row",
     "analyse",
     "definition_credit",
     "dense_weight_for",
+    "group_priors",
     "path_classes",
     "path_credit",
     "prior",

@@ -23,6 +23,20 @@ CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "m
 _MEMBER_KINDS = frozenset({"function", "method"})
 
 
+#: The path classes each prior option sets (`ranking_test_prior`, `ranking_docs_prior`,
+#: `ranking_aux_prior`), by the option's middle word.
+PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
+    "test": ("tests",),
+    "docs": ("docs", "config"),
+    "aux": ("examples", "benchmarks", "fixtures", "vendored", "generated"),
+}
+
+
+def group_priors(values: dict[str, float]) -> dict[str, float]:
+    """The per-class priors of one value per group of PRIOR_GROUPS."""
+    return {cls: values[group] for group, classes in PRIOR_GROUPS.items() for cls in classes}
+
+
 @dataclass(frozen=True, slots=True)
 class RankingConfig:
     """The ranking layer's weights (options `ranking_*`, resolved in codesearch.config)."""
