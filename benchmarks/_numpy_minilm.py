@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,8 @@ def erf(x: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     poly *= z
     np.subtract(1.0, poly, out=poly)
-    return np.copysign(poly, x, out=poly)
+    out: np.ndarray = np.copysign(poly, x, out=poly)
+    return out
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -77,7 +79,8 @@ def layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-12) 
     mu = x.mean(axis=-1, keepdims=True)
     xc = x - mu
     var = (xc * xc).mean(axis=-1, keepdims=True)
-    return (xc / np.sqrt(var + np.float32(eps)) * g + b).astype(np.float32, copy=False)
+    out: np.ndarray = (xc / np.sqrt(var + np.float32(eps)) * g + b).astype(np.float32, copy=False)
+    return out
 
 
 class NumpyMiniLM(MiniLMWindows):
@@ -98,7 +101,7 @@ class NumpyMiniLM(MiniLMWindows):
         self.pos = np.ascontiguousarray(w["embeddings.position_embeddings.weight"], f32)
         self.type0 = np.ascontiguousarray(w["embeddings.token_type_embeddings.weight"][0], f32)
         self.emb_ln = (w["embeddings.LayerNorm.weight"].copy(), w["embeddings.LayerNorm.bias"].copy())
-        self.layers = []
+        self.layers: list[dict[str, Any]] = []
         for i in range(6):
             p = f"encoder.layer.{i}."
             qkv_w = np.concatenate(
@@ -145,9 +148,9 @@ class NumpyMiniLM(MiniLMWindows):
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
             ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b * t, self.hidden)
-            x = layer_norm(x + (ctx @ lw["o_w"] + lw["o_b"]), *lw["ln1"])
+            x = layer_norm(x + (ctx @ lw["o_w"] + lw["o_b"]), lw["ln1"][0], lw["ln1"][1])
             inter = gelu(x @ lw["i_w"] + lw["i_b"])
-            x = layer_norm(x + (inter @ lw["f_w"] + lw["f_b"]), *lw["ln2"])
+            x = layer_norm(x + (inter @ lw["f_w"] + lw["f_b"]), lw["ln2"][0], lw["ln2"][1])
         return x.reshape(b, t, self.hidden)
 
     def window_tokens(self, texts: list[str]) -> int:

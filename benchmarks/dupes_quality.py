@@ -36,6 +36,7 @@ import random
 import sys
 import textwrap
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,12 @@ class Sample:
     fp: UnitFingerprint
     plan_text: str
     vector: np.ndarray | None = None
+
+
+def vector_of(sample: Sample) -> np.ndarray:
+    """A sample's embedding (set for every sample before the semantic comparisons)."""
+    assert sample.vector is not None
+    return sample.vector
 
 
 def collect(root: Path) -> list[Func]:
@@ -290,7 +297,7 @@ def main() -> None:
     for key in chosen:
         n = int(key[1:])
         text = pool[n].text
-        variants = {
+        variants: dict[str, Callable[[str], str]] = {
             "type1": lambda t: add_comments(t, rng),
             "type2": lambda t: rename(t, rng),
             "type3": lambda t: edit_statements(t, rng, 2),
@@ -318,25 +325,25 @@ def main() -> None:
         other = rng.choice([k for k in big if k != key])
         negatives["random"].append((key, other))
         # Hard: the structurally closest function of *another* package (surely not a copy).
-        fp = samples[key].fp
+        seed = samples[key].fp
         ranked = sorted(
-            (jaccard(fp.shingles, samples[k].fp.shingles), k) for k in big if package[k] != package[key]
+            (jaccard(seed.shingles, samples[k].fp.shingles), k) for k in big if package[k] != package[key]
         )
         negatives["hard"].append((key, ranked[-1][1]))
         # Neighbours: the closest function of the same package, not nested in it and not of the same
         # shape. Unlabelled: some are real copies within the package (see --show-neighbours).
         ranked = sorted(
-            (jaccard(fp.shingles, samples[k].fp.shingles), k)
+            (jaccard(seed.shingles, samples[k].fp.shingles), k)
             for k in big
             if k != key
             and package[k] == package[key]
-            and samples[k].fp.shape != fp.shape
+            and samples[k].fp.shape != seed.shape
             and not nested(pool[int(k[1:])], pool[int(key[1:])])
         )
         neighbours.append((key, ranked[-1][1]))
     for key in rng.sample(small, min(args.originals, len(small))):
-        fp = samples[key].fp
-        ranked = sorted((jaccard(fp.shingles, samples[k].fp.shingles), k) for k in small if k != key)
+        seed = samples[key].fp
+        ranked = sorted((jaccard(seed.shingles, samples[k].fp.shingles), k) for k in small if k != key)
         negatives["boilerplate"].append((key, ranked[-1][1]))
 
     # Every function is embedded (through a cache in benchmarks/.data, so re-runs are quick): the
@@ -359,9 +366,9 @@ def main() -> None:
     print(f"{len(keys)} functions embedded with {emb.model_id} ({len(missing)} not in the cache)\n")
     for key in chosen:
         # Semantic: the function of *another* package closest in meaning (cosine), surely not a copy.
-        vec = samples[key].vector
+        vec = vector_of(samples[key])
         ranked_cos = sorted(
-            (float(np.dot(vec, samples[k].vector)), k) for k in big if package[k] != package[key]
+            (float(np.dot(vec, vector_of(samples[k]))), k) for k in big if package[k] != package[key]
         )
         negatives["semantic"].append((key, ranked_cos[-1][1]))
 
@@ -439,7 +446,7 @@ def main() -> None:
         for a, b in group:
             sa, sb = samples[a], samples[b]
             js.append(jaccard(sa.fp.shingles, sb.fp.shingles))
-            cs.append(float(np.dot(sa.vector, sb.vector)))
+            cs.append(float(np.dot(vector_of(sa), vector_of(sb))))
         if js:
             j = f"J {np.median(js):.2f} [{np.percentile(js, 10):.2f}, {np.percentile(js, 90):.2f}]"
             c = f"cos {np.median(cs):.2f} [{np.percentile(cs, 10):.2f}, {np.percentile(cs, 90):.2f}]"

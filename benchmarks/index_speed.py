@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 _LAYER_WEIGHTS = 4 * 384 * 384 + 2 * 384 * 1536
 
 
-def flops_per_token(seq: int) -> float:
+def flops_per_token(seq: float) -> float:
     """Forward FLOPs per token of MiniLM-L6 at a given window length."""
     return 6 * (2 * _LAYER_WEIGHTS + 4 * seq * 384)
 

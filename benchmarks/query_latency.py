@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -130,7 +131,7 @@ def main() -> None:
                 for _ in range(args.rounds):
                     for q, rows in fused:
                         started = time.perf_counter()
-                        out = fn(q, rows, cfg)
+                        out: list[Any] = fn(q, rows, cfg)
                         if fn is rank:
                             drop_shadowed_containers((to_hit(c, s, d, lx) for c, s, d, lx in out), limit=10)
                         times.append((time.perf_counter() - started) * 1000)

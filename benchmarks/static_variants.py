@@ -38,7 +38,8 @@ def mrr(scores: Scores) -> float:
 
 def minmax(scores: Scores) -> Scores:
     lo, hi = scores.min(1, keepdims=True), scores.max(1, keepdims=True)
-    return (scores - lo) / np.maximum(hi - lo, 1e-9)
+    scaled: Scores = (scores - lo) / np.maximum(hi - lo, 1e-9)
+    return scaled
 
 
 def main() -> None:
@@ -56,7 +57,8 @@ def main() -> None:
     emb = StaticEmbedder()
 
     def static(label: str) -> None:
-        row(label, emb.embed_documents(corpus["queries"]) @ emb.embed_documents(corpus["docs"]).T)
+        scores = emb.embed_documents(corpus["queries"]) @ emb.embed_documents(corpus["docs"]).T
+        row(label, scores.astype(np.float64))
 
     static("static (shipped)")
     counts = np.zeros(emb._table.shape[0])

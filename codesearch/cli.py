@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; the index stays consistent and the next run resumes")
         return 130
-    except Exception as exc:  # a bug: one line, the traceback only when asked for
+    except Exception as exc:  # noqa: BLE001 -- a bug: one line, the traceback only when asked for
         if os.environ.get("CODESEARCH_DEBUG") or os.environ.get("CODESEARCH_TRACEBACK"):
             traceback.print_exc()
         message = " ".join(str(exc).split()) or "(no message)"

@@ -254,7 +254,7 @@ class _EventSink(FileSystemEventHandler):
             self._watcher._on_event(event)
         except (OSError, ValueError) as exc:  # a path that vanished or cannot be read: rescan
             self._watcher.request_rescan(f"could not handle a file event ({exc!r})")
-        except Exception as exc:  # a bug: logged, and the watcher ends with it (see `error`)
+        except Exception as exc:  # noqa: BLE001 -- a bug: logged, and the watcher ends with it (`error`)
             _log.exception("codesearch: internal error handling a file event for %r", event.src_path)
             self._watcher._fail(exc)
 
@@ -462,7 +462,7 @@ class Watcher:
                     self._upgrade_step()
         except _Stopping:
             pass
-        except BaseException as exc:  # reported by run_forever in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 -- reported by run_forever in the caller's thread
             self._error = exc
         finally:
             self._ready.set()

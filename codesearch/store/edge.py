@@ -93,7 +93,7 @@ class EdgeStore:
             if (path / "edge_config.json").exists():
                 try:
                     self._shard = qe.EdgeShard.load(str(path))
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 -- qdrant_edge raises plain Exception
                     why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     if not repair:
                         raise StoreError(
