@@ -31,7 +31,7 @@ from codesearch.embedding.base import Embedder
 from codesearch.errors import CodesearchError
 from codesearch.fingerprint import FINGERPRINT_VERSION
 from codesearch.models import CodeUnit, IndexReport, RedactedFile, SkippedFile
-from codesearch.parsing import parse_file
+from codesearch.parsing import parse_file, units_version
 from codesearch.representation import plan_units
 from codesearch.safefs import read_limited
 from codesearch.state import FileRecord, FingerprintRecord, IndexState
@@ -201,10 +201,23 @@ class Indexer:
             report.deleted = len(removed)
             timings["store"] += time.perf_counter() - t
 
+        # A parser that changed since this index was built (a new release, a new grammar) may cut
+        # unchanged files into other units: a full run analyses every file again (embeddings of
+        # unchanged texts come from the cache).
+        reparse = only is None and bool(known) and self._state.get_meta("units") != units_version()
+        if reparse:
+            report.warnings.append(
+                SkippedFile(
+                    "(index)",
+                    "the parser changed since this index was built; every file is analysed again",
+                )
+            )
         todo = [
             e
             for e in entries
-            if (rec := known.get(e.path)) is None or (rec.size, rec.mtime_ns) != (e.size, e.mtime_ns)
+            if reparse
+            or (rec := known.get(e.path)) is None
+            or (rec.size, rec.mtime_ns) != (e.size, e.mtime_ns)
         ]
         status = Progress("indexing", files_total=len(todo))
         batch: list[Analysis] = []
@@ -214,7 +227,7 @@ class Indexer:
         batch_limit = min(self._batch_units, 8)
         touched: list[FileRecord] = []
         analyzer = Analyzer(Options(self._max_file_bytes, self._max_file_tokens, self._static), self._workers)
-        work = [(e, rec.content_hash if (rec := known.get(e.path)) else None) for e in todo]
+        work = [(e, rec.content_hash if not reparse and (rec := known.get(e.path)) else None) for e in todo]
         for item in analyzer.run(work):
             timings["read"] += item.read_seconds
             timings["parse"] += item.parse_seconds
@@ -261,6 +274,8 @@ class Indexer:
         self._store.flush()
         timings["store"] += time.perf_counter() - t
         self._state.set_meta(run="complete", last_indexed=str(time.time()))
+        if only is None:
+            self._state.set_meta(units=units_version())
         files, units, by_kind, by_lang = self._state.counts()
         report.files, report.units = files, units
         report.units_by_kind, report.units_by_language = by_kind, by_lang

@@ -93,6 +93,25 @@ def test_incremental_reindex(nasty_repo: Path) -> None:
         assert engine.status()["store_points"] == engine.status()["units"]
 
 
+def test_an_index_built_by_another_parser_is_analysed_again(nasty_repo: Path) -> None:
+    import sqlite3
+
+    with _open(nasty_repo) as engine:
+        first = engine.index()
+        assert engine.index().changed_files == 0
+    # What an index built by an earlier release (other queries, other grammars) holds.
+    (db,) = (nasty_repo / ".codesearch").glob("indexes/*/state.sqlite")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = 'an-older-parser' WHERE key = 'units'")
+    with _open(nasty_repo) as engine:
+        again = engine.index()
+        assert again.changed_files == first.files and again.units == first.units
+        assert any("parser changed" in w.reason for w in again.warnings)
+        assert engine.status()["store_points"] == engine.status()["units"]
+        after = engine.index()
+        assert after.changed_files == 0 and not any("parser changed" in w.reason for w in after.warnings)
+
+
 def test_second_clone_reuses_the_embedding_cache(nasty_repo: Path, tmp_path: Path) -> None:
     import shutil
 

@@ -279,6 +279,7 @@ def test_public_api() -> None:
         "estimate_tokens",
         "language_for_path",
         "parse_file",
+        "units_version",
     ]
     # The grammars added later are tested in test_parsing_languages.py.
     assert set(SAMPLES) <= set(LANGUAGES)
@@ -528,6 +529,13 @@ def test_odd_bytes_never_crash() -> None:
         for language in LANGUAGES:
             parsed = parse_file("odd", source, language)
             assert parsed.units and parsed.units[0].kind == "file"
+
+
+def test_a_typedef_of_a_named_struct_is_one_unit_under_the_typedef_name() -> None:
+    source = b"typedef struct hashtable {\n    size_t size;\n} hashtable_t;\n\nstruct plain { int y; };\n"
+    for language in ("c", "cpp"):
+        units = [(u.kind, u.qualified_name, u.start_line) for u in parse_file("h.h", source, language).units]
+        assert units == [("file", "h.h", 1), ("struct", "hashtable_t", 1), ("struct", "plain", 5)], language
 
 
 def test_minified_file_yields_parts_only() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from codesearch.parsing._chunks import estimate_tokens
 from codesearch.parsing._languages import LANGUAGES, TEXT, language_for_path
-from codesearch.parsing._parse import parse_file
+from codesearch.parsing._parse import parse_file, units_version
 from codesearch.parsing._treesitter import IDENTIFIER, LITERAL, code_tokens
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "estimate_tokens",
     "language_for_path",
     "parse_file",
+    "units_version",
 ]

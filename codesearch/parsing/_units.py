@@ -43,12 +43,16 @@ def definition_units(
     ordered = sorted(definitions, key=lambda d: (d.start_byte, -d.end_byte))
     units: list[CodeUnit] = []
     seen: set[tuple[str, str, int]] = set()
-    # (end_byte, qualified_name, kind) of the definitions enclosing the current one
-    stack: list[tuple[int, str, str]] = []
+    # (end_byte, qualified_name, kind, start_line, end_line) of the definitions enclosing the current one
+    stack: list[tuple[int, str, str, int, int]] = []
     for raw in ordered:
         while stack and stack[-1][0] < raw.end_byte:
             stack.pop()
         enclosing = stack[-1] if stack else None
+        if enclosing is not None and enclosing[2:] == (raw.kind, raw.start_line, raw.end_line):
+            # One definition matched twice, under two names (`typedef struct hashtable {...}
+            # hashtable_t;`): the outer name, which code uses, is the unit.
+            continue
         scope, name, is_method = _split_name(raw, spec)
         kind = raw.kind
         if kind == "function" and (is_method or (enclosing is not None and enclosing[2] in CONTAINER_KINDS)):
@@ -56,7 +60,7 @@ def definition_units(
         parent_parts = ([enclosing[1]] if enclosing else []) + scope
         parent = ".".join(parent_parts) or None
         qualified = f"{parent}.{name}" if parent else name
-        stack.append((raw.end_byte, qualified, kind))
+        stack.append((raw.end_byte, qualified, kind, raw.start_line, raw.end_line))
         key = (kind, qualified, raw.start_line)
         if key in seen:
             continue

@@ -44,3 +44,11 @@
     !name
     body: (_))
   declarator: (type_identifier) @name) @definition.enum
+
+; `typedef struct hashtable {...} hashtable_t;`: code names the type by its typedef, so
+; the typedef is a definition too (the struct inside keeps its own name).
+(type_definition
+  type: (struct_specifier
+    name: (_)
+    body: (_))
+  declarator: (type_identifier) @name) @definition.struct
