@@ -55,6 +55,7 @@ from codesearch.models import (
 )
 from codesearch.moving import move_points
 from codesearch.owner import OwnerLock, OwnerServer, Send, ask_owner, socket_path
+from codesearch.parsing import units_version
 from codesearch.ranking import analyse, dense_weight_for, rank, rank_files
 from codesearch.safefs import (
     check_regular_or_absent,
@@ -749,13 +750,32 @@ class Engine:
                 state = IndexState(dst_dir / "state.sqlite")
                 try:
                     state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
-                    return move_points(self.root, src, dst, state, progress)
+                    moved = move_points(self.root, src, dst, state, progress)
+                    # The parser that cut the points: the one the source recorded; a store whose
+                    # state is elsewhere (a teammate's server) is taken to be this release's, as
+                    # analysing every file again would embed everything anew (an empty cache).
+                    units = self._units_version_of(src_dir)
+                    if units:
+                        state.set_meta(units=units)
+                    return moved
                 finally:
                     state.close()
             finally:
                 dst.close()
         finally:
             src.close()
+
+    @staticmethod
+    def _units_version_of(directory: Path) -> str | None:
+        """The parser version the index in `directory` recorded (None: none recorded); this
+        release's when there is no state there."""
+        if not (directory / "state.sqlite").exists():
+            return units_version()
+        state = IndexState(directory / "state.sqlite")
+        try:
+            return state.get_meta("units")
+        finally:
+            state.close()
 
     def status(self) -> dict[str, Any]:
         """What is indexed, how fresh, with which model, where, and how big."""
