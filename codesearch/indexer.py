@@ -274,7 +274,7 @@ class Indexer:
         self._store.flush()
         timings["store"] += time.perf_counter() - t
         self._state.set_meta(run="complete", last_indexed=str(time.time()))
-        if only is None:
+        if only is None or not known:  # every unit now in the index was cut by this parser
             self._state.set_meta(units=units_version())
         files, units, by_kind, by_lang = self._state.counts()
         report.files, report.units = files, units

@@ -61,6 +61,26 @@ def test_static_first_then_the_upgrade_a_few_files_at_a_time(repo: Path) -> None
         assert all(h.path != "internal/help.go" for h in engine.search("usage line of a command"))
 
 
+def test_an_upgrade_cut_by_another_parser_is_built_again(repo: Path) -> None:
+    import sqlite3
+
+    from codesearch.parsing import units_version
+
+    with _engine(repo) as engine:
+        engine.index()
+        engine.upgrade()
+        assert engine.upgrade_pending() == [] and engine.upgrade() is None
+    (db,) = [p for p in (repo / ".codesearch").glob("indexes/*/state.sqlite") if "minilm" in str(p).lower()]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'units'").fetchone() == (units_version(),)
+        conn.execute("UPDATE meta SET value = 'an-older-parser' WHERE key = 'units'")
+    with _engine(repo) as engine:
+        report = engine.upgrade()
+        assert report is not None and report.changed_files == 5 and report.units == engine.status()["units"]
+        assert engine.upgrade_pending() == [] and engine.upgrade() is None
+        assert engine.status()["upgrade"]["searching"]
+
+
 def test_no_upgrade_for_minilm_or_when_turned_off(repo: Path) -> None:
     with _engine(repo, upgrade_model="") as engine:
         engine.index()
