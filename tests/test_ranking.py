@@ -48,6 +48,8 @@ def test_symbol_queries_are_told_from_natural_language(
 def test_queries_that_ask_for_tests_docs_or_a_language_say_so() -> None:
     assert analyse("tests for the retry logic").asks == {"tests"}
     assert analyse("docs on configuring the cache").asks == {"docs"}
+    assert analyse("contributor guide to the matching internals").asks == {"docs"}
+    assert analyse("how to contribute a faq entry").asks == {"docs"}
     assert analyse("parse flags in go").languages == {"go"}
     assert analyse("go to the parent command").languages == frozenset()
     assert analyse("read a cargo manifest in rust").languages == {"rust"}

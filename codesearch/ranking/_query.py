@@ -36,7 +36,10 @@ _ASKS = {
     "tests": frozenset(
         "test tests tested testing spec specs unittest unittests pytest fixture fixtures".split()
     ),
-    "docs": frozenset("doc docs documentation readme guide tutorial changelog manual".split()),
+    "docs": frozenset(
+        "doc docs documentation documented readme guide guides tutorial tutorials changelog manual "
+        "contributor contributors contributing hacking howto faq".split()
+    ),
     "examples": frozenset("example examples sample samples demo demos".split()),
     "benchmarks": frozenset("benchmark benchmarks bench benches perf".split()),
     "config": frozenset("ci workflow workflows dockerfile github".split()),
