@@ -42,7 +42,7 @@ from codesearch.errors import (
     StoreError,
 )
 from codesearch.gitstage import ChangedFile, decode_changes, encode_changes
-from codesearch.indexer import Indexer, Progress, ProgressCallback
+from codesearch.indexer import Indexer, Progress, ProgressCallback, RunDoneCallback
 from codesearch.lexical import query_vector
 from codesearch.models import (
     FileHit,
@@ -107,6 +107,18 @@ def _labelled(
         progress(dataclasses.replace(p, phase=f"upgrading to {model}{left}: {p.phase}"))
 
     return report
+
+
+def _tee(first: ProgressCallback | None, then: ProgressCallback) -> ProgressCallback:
+    """A progress callback that tells `first` (if any), then `then`."""
+    if first is None:
+        return then
+
+    def both(p: Progress) -> None:
+        first(p)
+        then(p)
+
+    return both
 
 
 class _Stopped(BaseException):
@@ -225,10 +237,7 @@ class Engine:
         self._live: Progress | None = None
         self._live_partial = False
         self._runs_for_others = threading.Event()
-        self._observers: tuple[ProgressCallback | None, Callable[[IndexReport, float], None] | None] = (
-            None,
-            None,
-        )
+        self._observers: tuple[ProgressCallback | None, RunDoneCallback | None] = (None, None)
         self._wait = 600.0
         self._on_wait: Callable[[int | None], None] | None = None
         # The progressive index: the transformer's index beside this (static) one.
@@ -297,12 +306,13 @@ class Engine:
         self,
         accept: bool = True,
         progress: ProgressCallback | None = None,
-        done: Callable[[IndexReport, float], None] | None = None,
+        done: RunDoneCallback | None = None,
     ) -> None:
         """Whether this owner runs the index requests of other processes (a long-lived owner: the
         watcher turns it on). Turning it off ends a run under way at its next file. `progress`
-        and `done` (its report and seconds) are told of each such run, as the asking process is,
-        so that this process shows it too (the editor's progress of a language server)."""
+        and `done` (its report, None when it failed or stopped, and its seconds) are told of
+        each such run, as the asking process is, so that this process shows it too (the
+        editor's progress of a language server). They are called from the thread of the run."""
         self._observers = (progress, done) if accept else (None, None)
         if accept:
             self._runs_for_others.set()
@@ -772,9 +782,7 @@ class Engine:
                     # The parser that cut the points: the one the source recorded; a store whose
                     # state is elsewhere (a teammate's server) is taken to be this release's, as
                     # analysing every file again would embed everything anew (an empty cache).
-                    units = self._units_version_of(src_dir)
-                    if units:
-                        state.set_meta(units=units)
+                    state.set_meta(units=self._units_version_of(src_dir) or "")  # "": not known
                     return moved
                 finally:
                     state.close()
@@ -916,13 +924,14 @@ class Engine:
                 f"the process that owns this index (pid {os.getpid()}) takes no index runs of others"
             )
         last: list[Any] = [0.0, ""]  # when the last line was sent, and its phase
-        observe, observed = self._observers if remote else (None, None)
+        # This process is told of the index runs it makes for others (not of upgrade steps,
+        # which its own watcher shows), from their first file to their end, failed or not.
+        indexing = request.get("op") == "index"
+        observe, observed = self._observers if remote and indexing else (None, None)
 
         def relay(p: Progress) -> None:
             if remote and not self._runs_for_others.is_set():
                 raise _Stopped
-            if observe is not None:
-                observe(p)
             now = time.monotonic()
             if send is not None and (p.phase != last[1] or now - last[0] >= PROGRESS_EVERY):
                 last[:] = [now, p.phase]
@@ -941,15 +950,16 @@ class Engine:
                 )
                 self._work_lock.acquire()
             started = time.perf_counter()
+            report: IndexReport | None = None
             try:
-                if request.get("op") == "index":
-                    report: IndexReport | None = self.index(relay)
+                if indexing:
+                    report = self.index(_tee(observe, relay))
                 else:
                     report = self.upgrade(relay, int(request.get("max_files") or 0))
             finally:
                 self._work_lock.release()
-            if observed is not None and report is not None:
-                observed(report, time.perf_counter() - started)
+                if observed is not None:
+                    observed(report, time.perf_counter() - started)
         except _Stopped:
             raise OwnerGoneError(
                 "the process that owned this index stopped during the index run; try again"

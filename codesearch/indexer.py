@@ -76,6 +76,8 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+#: Told that an index run ended: its report (None when it failed or was stopped) and seconds.
+RunDoneCallback = Callable[[IndexReport | None, float], None]
 
 
 def unit_payload(unit: CodeUnit, text_hash: str, file_hash: str) -> dict[str, object]:
@@ -201,23 +203,26 @@ class Indexer:
             report.deleted = len(removed)
             timings["store"] += time.perf_counter() - t
 
-        # A parser that changed since this index was built (a new release, a new grammar) may cut
-        # unchanged files into other units: a full run analyses every file again (embeddings of
-        # unchanged texts come from the cache).
-        reparse = only is None and bool(known) and self._state.get_meta("units") != units_version()
-        if reparse:
-            report.warnings.append(
-                SkippedFile(
-                    "(index)",
-                    "the parser changed since this index was built; every file is analysed again",
+        # The parser that cut the index's units. A new index records this one; a parser that
+        # changed since (a new release) may cut unchanged files into other units, so a full run
+        # marks every file changed first and records the new parser: each file is analysed again
+        # (embeddings of unchanged texts come from the cache), and a killed run resumes.
+        version = units_version()
+        if self._state.get_meta("units") != version and (not known or only is None):
+            if known:
+                self._state.mark_all_changed()
+                known = self._state.files()
+                report.warnings.append(
+                    SkippedFile(
+                        "(index)",
+                        "the parser changed since this index was built; every file is analysed again",
+                    )
                 )
-            )
+            self._state.set_meta(units=version)
         todo = [
             e
             for e in entries
-            if reparse
-            or (rec := known.get(e.path)) is None
-            or (rec.size, rec.mtime_ns) != (e.size, e.mtime_ns)
+            if (rec := known.get(e.path)) is None or (rec.size, rec.mtime_ns) != (e.size, e.mtime_ns)
         ]
         status = Progress("indexing", files_total=len(todo))
         batch: list[Analysis] = []
@@ -227,7 +232,7 @@ class Indexer:
         batch_limit = min(self._batch_units, 8)
         touched: list[FileRecord] = []
         analyzer = Analyzer(Options(self._max_file_bytes, self._max_file_tokens, self._static), self._workers)
-        work = [(e, rec.content_hash if not reparse and (rec := known.get(e.path)) else None) for e in todo]
+        work = [(e, rec.content_hash if (rec := known.get(e.path)) else None) for e in todo]
         for item in analyzer.run(work):
             timings["read"] += item.read_seconds
             timings["parse"] += item.parse_seconds
@@ -274,8 +279,6 @@ class Indexer:
         self._store.flush()
         timings["store"] += time.perf_counter() - t
         self._state.set_meta(run="complete", last_indexed=str(time.time()))
-        if only is None or not known:  # every unit now in the index was cut by this parser
-            self._state.set_meta(units=units_version())
         files, units, by_kind, by_lang = self._state.counts()
         report.files, report.units = files, units
         report.units_by_kind, report.units_by_language = by_kind, by_lang

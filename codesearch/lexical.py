@@ -81,6 +81,7 @@ def _word_ids(word: str) -> tuple[int, ...]:
 
 #: Lines remembered by `_line_ids`; cleared whole when full (as StaticEmbedder's memo).
 _LINE_MEMO_SIZE = 200_000
+_LINE_MEMO_MAX_CHARS = 2_000
 _line_memo: dict[str, tuple[int, ...]] = {}
 
 
@@ -90,9 +91,11 @@ def _line_ids(line: str) -> tuple[int, ...]:
     text's ids are its lines' ids, in order."""
     found = _line_memo.get(line)
     if found is None:
-        if len(_line_memo) >= _LINE_MEMO_SIZE:
-            _line_memo.clear()
-        found = _line_memo[line] = tuple(chain.from_iterable(map(_word_ids, _WORD.findall(line))))
+        found = tuple(chain.from_iterable(map(_word_ids, _WORD.findall(line))))
+        if len(line) <= _LINE_MEMO_MAX_CHARS:  # long lines (data, generated code) are not kept
+            if len(_line_memo) >= _LINE_MEMO_SIZE:
+                _line_memo.clear()
+            _line_memo[line] = found
     return found
 
 

@@ -216,6 +216,12 @@ class IndexState:
             self._db.executemany("DELETE FROM units WHERE path=?", [(p,) for p in paths])
             self._forget_fingerprints(paths)
 
+    def mark_all_changed(self) -> None:
+        """Make every file look changed (no size, time or content hash), so that the next run
+        analyses each again; a run killed meanwhile resumes with the files left."""
+        with self._lock, self._sql(), self._db:
+            self._db.execute("UPDATE files SET size=-1, mtime_ns=-1, content_hash=''")
+
     def touch_files(self, records: Sequence[FileRecord]) -> None:
         """Update size/mtime of files whose content did not change."""
         with self._lock, self._sql(), self._db:

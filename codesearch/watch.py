@@ -61,7 +61,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from codesearch.config import Settings
 from codesearch.errors import EmbeddingServerError, ModelLoadError, StoreError, WatchError
-from codesearch.indexer import Progress, ProgressCallback
+from codesearch.indexer import Progress, ProgressCallback, RunDoneCallback
 from codesearch.models import IndexReport
 from codesearch.pathfilter import IGNORE_FILES, PathFilter
 
@@ -108,7 +108,7 @@ class Indexable(Protocol):
         self,
         accept: bool = True,
         progress: ProgressCallback | None = None,
-        done: Callable[[IndexReport, float], None] | None = None,
+        done: RunDoneCallback | None = None,
     ) -> None:
         """Whether the engine runs the index requests of other processes (one at a time with
         ours), telling `progress` and `done` of each."""
@@ -273,8 +273,10 @@ class _WatchdogLog(logging.Handler):
 class Watcher:
     """Keeps an owned index current as files under its root change.
 
-    `on_update` is called (from the worker thread) after each engine call;
-    `on_notice` with a sentence for the user when something unusual happens.
+    `on_update` is called (from the worker thread) after each engine call, and (from the
+    owner's server thread) after an index run another process handed over; `progress` is
+    told of both kinds of run; `on_notice` with a sentence for the user when something
+    unusual happens.
     """
 
     def __init__(
@@ -497,8 +499,15 @@ class Watcher:
         if self._on_update is not None:
             self._on_update(WatchUpdate(kind, batch.paths, batch.reason, report, seconds, time.time()))
 
-    def _requested_done(self, report: IndexReport, seconds: float) -> None:
-        """An index run another process asked for has ended (it ran in the engine's thread for it)."""
+    def _requested_done(self, report: IndexReport | None, seconds: float) -> None:
+        """An index run another process asked for has ended (in the thread that ran it for that
+        process): an update, or, when it failed or was stopped, a last progress of phase
+        "stopped" so that a progress display ends."""
+        self._upgrade_done = False  # the files it indexed may be left to upgrade
+        if report is None:
+            if self._progress_cb is not None:
+                self._progress_cb(Progress("stopped"))
+            return
         if self._on_update is not None:
             reason = "asked for by another codesearch process"
             self._on_update(WatchUpdate("requested", (), reason, report, seconds, time.time()))

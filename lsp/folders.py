@@ -164,6 +164,13 @@ class FolderIndex:
     # -- what the watcher tells ------------------------------------------------------
 
     def _progressed(self, progress: Progress) -> None:
+        if progress.phase == "stopped":  # a run handed over by another process ended early
+            self._progress = None
+            if self._state == INDEXING:
+                self._set(READY, "ready")
+            else:
+                self._on_change(self)
+            return
         self._progress = progress
         if self._state != INDEXING and progress.files_total >= 50:
             self._state = INDEXING

@@ -151,6 +151,9 @@ def test_kill_9_mid_index_resumes_consistently(tmp_path: Path) -> None:
         assert resumed.returncode == 0, resumed.stderr
         report = json.loads(resumed.stdout)
         assert report["resumed"] is True and report["files"] == 60
+        # It carries on: the files the killed run committed are not analysed again.
+        assert report["changed_files"] <= 60 - committed
+        assert not any("parser changed" in w["reason"] for w in report["warnings"])
         status = json.loads(cs("status", str(root), "--json", env=env).stdout)
         assert status["complete"] and status["pending"] == 0
         assert status["units"] == status["store_points"] == 60 * 4

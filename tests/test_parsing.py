@@ -531,11 +531,20 @@ def test_odd_bytes_never_crash() -> None:
             assert parsed.units and parsed.units[0].kind == "file"
 
 
-def test_a_typedef_of_a_named_struct_is_one_unit_under_the_typedef_name() -> None:
+def test_a_typedef_of_a_named_struct_is_found_by_either_name() -> None:
     source = b"typedef struct hashtable {\n    size_t size;\n} hashtable_t;\n\nstruct plain { int y; };\n"
     for language in ("c", "cpp"):
         units = [(u.kind, u.qualified_name, u.start_line) for u in parse_file("h.h", source, language).units]
-        assert units == [("file", "h.h", 1), ("struct", "hashtable_t", 1), ("struct", "plain", 5)], language
+        assert units == [
+            ("file", "h.h", 1),
+            ("struct", "hashtable_t", 1),
+            ("struct", "hashtable", 1),  # the tag: the typedef's twin, not its member
+            ("struct", "plain", 5),
+        ], language
+    # Definitions nested on one line, or sharing their lines, stay nested elsewhere.
+    nested = b"namespace foo { namespace bar {\nvoid f() {}\n}}\nstruct A { struct B {} b; };\n"
+    names = [u.qualified_name for u in parse_file("n.cpp", nested, "cpp").units]
+    assert names == ["n.cpp", "foo", "foo.bar", "foo.bar.f", "A", "A.B"]
 
 
 def test_minified_file_yields_parts_only() -> None:

@@ -109,3 +109,19 @@ def test_a_model_switch_builds_a_new_index_and_never_mixes_vectors(nasty_repo: P
     assert static_top == minilm_top == "Uploader.upload_with_retry"
     again_dir, again_top, _ = run("static")  # the static index is still there, untouched
     assert again_dir == static_dir and again_top == static_top
+
+
+def test_long_lines_are_not_remembered() -> None:
+    """The line memos stay bounded by size: a 20,000-character line (data, generated code) is
+    tokenized each time it is met, with the same result."""
+    from codesearch import lexical
+
+    line = "payload = [" + ", ".join(f"value_{i}" for i in range(2_000)) + "]"
+    text = f"def load():\n    {line}\n    return payload\n"
+    emb = StaticEmbedder()
+    first = emb.embed_documents([text])
+    assert line.strip() not in emb._lines and f"    {line}" not in emb._lines
+    assert "def load():" in emb._lines
+    assert np.allclose(emb.embed_documents([text]), first)
+    assert lexical.document_vector(text) == lexical.document_vector(text)
+    assert f"    {line}" not in lexical._line_memo and "def load():" in lexical._line_memo

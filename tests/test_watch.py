@@ -333,6 +333,49 @@ def test_an_index_handed_over_by_another_process_shows_in_this_ones_progress(
     assert s.where("handed_over_07") == {"handed_07.py"}
 
 
+def test_a_handed_over_run_that_is_stopped_ends_the_owners_progress(tmp_path: Path) -> None:
+    from embed_server import EmbedServer
+
+    root = make_repo(tmp_path / "repo")
+    with EmbedServer(dims=64, context_length=4096) as embed:
+        env = {
+            "CODESEARCH_BACKEND": "sglang",
+            "CODESEARCH_EMBED_URL": embed.url,
+            "CODESEARCH_MODEL": "test-model",
+            "CODESEARCH_DIMENSIONS": "64",
+            "CODESEARCH_CONTEXT_LENGTH": "4096",
+            "CODESEARCH_UPGRADE_MODEL": "",
+            "CODESEARCH_CACHE_DIR": str(tmp_path / "cache"),
+        }
+        settings, _ = load_settings(root, environ={**os.environ, **env})
+        seen: list[Any] = []
+        updates: list[WatchUpdate] = []
+        with Engine.open(root, settings, write=True) as engine:
+            watcher = Watcher(
+                engine, debounce=120.0, max_wait=120.0, on_update=updates.append, progress=seen.append
+            )
+            watcher.start()
+            try:
+                assert watcher.wait_ready(DEADLINE)
+                embed.control(hold_documents=True)  # the handed run waits at its first batch
+                for i in range(60):
+                    (root / f"handed_{i:02d}.py").write_text(func(f"handed_over_{i:02d}"))
+                asking = subprocess.Popen(
+                    [sys.executable, "-m", "codesearch", "index", str(root), "-q"],
+                    env={**os.environ, **env},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                poll(lambda: any(p.files_total == 60 for p in seen), what="the handed run under way")
+                asking.kill()  # the asking process goes away: the run stops at its next file
+                asking.wait()
+                embed.control(hold_documents=False)
+                poll(lambda: any(p.phase == "stopped" for p in seen), what="the end of the owner's progress")
+                assert not any(u.kind == "requested" for u in updates)
+            finally:
+                watcher.stop()
+
+
 # -- the watcher as its own process -----------------------------------------------------------
 
 CHILD = """

@@ -38,6 +38,8 @@ _SLICE_TOKENS = 1 << 16
 _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_a-zA-Z]+")
 #: Distinct pieces whose token ids are remembered (then the memo starts afresh).
 _MEMO_SIZE = 200_000
+#: Lines longer than this are tokenized each time, not remembered.
+_LINE_MEMO_MAX_CHARS = 2_000
 
 
 def _data() -> Traversable:
@@ -118,15 +120,20 @@ class StaticEmbedder:
         lines = text.split("\n")
         memo = self._lines
         new = [line for line in dict.fromkeys(lines) if line not in memo]
-        if new:
-            if len(memo) + len(new) > _MEMO_SIZE:
-                memo = self._lines = {}
-                new = list(dict.fromkeys(lines))
-            pieces = [split_identifiers(line) for line in new]
-            known = self._learn([p for line in pieces for p in line])
-            for line, parts in zip(new, pieces, strict=True):
-                memo[line] = list(chain.from_iterable(map(known.__getitem__, parts)))
-        return list(chain.from_iterable(map(memo.__getitem__, lines)))
+        if not new:
+            return list(chain.from_iterable(map(memo.__getitem__, lines)))
+        if len(memo) + len(new) > _MEMO_SIZE:
+            memo = self._lines = {}
+            new = list(dict.fromkeys(lines))
+        pieces = [split_identifiers(line) for line in new]
+        known = self._learn([p for line in pieces for p in line])
+        fresh = {
+            line: list(chain.from_iterable(map(known.__getitem__, parts)))
+            for line, parts in zip(new, pieces, strict=True)
+        }
+        # Long lines (data, generated code) are not kept: the memo's size stays bounded.
+        memo.update((line, ids) for line, ids in fresh.items() if len(line) <= _LINE_MEMO_MAX_CHARS)
+        return list(chain.from_iterable(fresh[line] if line in fresh else memo[line] for line in lines))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes (after identifier splitting)."""

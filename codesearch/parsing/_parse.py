@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from importlib import metadata, resources
+from importlib import resources
 
 from codesearch.errors import ParseError
 from codesearch.models import CodeUnit, ParsedFile
@@ -15,25 +15,22 @@ from codesearch.parsing._languages import SPECS, TEXT, is_markdown
 from codesearch.parsing._units import definition_units
 from codesearch.pathfilter import is_minified
 
-#: Bump when a change to this package changes the units of unchanged files (the queries and
-#: the grammars' versions are taken into account by themselves): indexes built before are
-#: analysed again on their next full run.
-UNITS_REVISION = "1"
+#: Bump when a change to this package (or to a grammar's pinned version) changes the units
+#: of unchanged files; the definition queries are taken into account by themselves. Indexes
+#: built before are analysed again on their next full run. Installed grammar versions are
+#: left out on purpose: two installs (a CLI and an editor's) would otherwise take turns
+#: re-analysing a shared index.
+UNITS_REVISION = "2"
 
 
 @functools.cache
 def units_version() -> str:
-    """A short hash of everything that decides a file's units: this package's revision, its
-    definition queries and the installed tree-sitter and grammar versions."""
+    """A short hash of what decides a file's units: this package's revision and its
+    definition queries."""
     digest = hashlib.sha256(UNITS_REVISION.encode())
     queries = resources.files("codesearch.parsing").joinpath("queries")
     for name in sorted(q.name for q in queries.iterdir() if q.name.endswith(".scm")):
         digest.update(name.encode() + b"\0" + queries.joinpath(name).read_bytes())
-    for package in sorted({"tree-sitter", *(spec.module.replace("_", "-") for spec in SPECS.values())}):
-        try:
-            digest.update(f"{package}={metadata.version(package)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{package}=none".encode())
     return digest.hexdigest()[:16]
 
 

@@ -28,6 +28,11 @@ _DECORATOR_LINE = re.compile(rb"[ \t]*(?:@|#\[|\[)")
 _DOTTED = re.compile(r"[\w$]+(?:\.[\w$]+)+")
 
 
+def _typedef_of(source: bytes, outer: tuple[int, str, str, int], raw: RawDefinition) -> bool:
+    """Whether `raw` is the type a C/C++ `typedef` (the definition `outer`) names."""
+    return outer[2] == raw.kind and source.startswith(b"typedef", outer[3]) and raw.start_byte > outer[3]
+
+
 def definition_units(
     path: str,
     language: str,
@@ -43,16 +48,16 @@ def definition_units(
     ordered = sorted(definitions, key=lambda d: (d.start_byte, -d.end_byte))
     units: list[CodeUnit] = []
     seen: set[tuple[str, str, int]] = set()
-    # (end_byte, qualified_name, kind, start_line, end_line) of the definitions enclosing the current one
-    stack: list[tuple[int, str, str, int, int]] = []
+    # (end_byte, qualified_name, kind, start_byte) of the definitions enclosing the current one
+    stack: list[tuple[int, str, str, int]] = []
     for raw in ordered:
         while stack and stack[-1][0] < raw.end_byte:
             stack.pop()
         enclosing = stack[-1] if stack else None
-        if enclosing is not None and enclosing[2:] == (raw.kind, raw.start_line, raw.end_line):
-            # One definition matched twice, under two names (`typedef struct hashtable {...}
-            # hashtable_t;`): the outer name, which code uses, is the unit.
-            continue
+        if enclosing is not None and _typedef_of(source, enclosing, raw):
+            # `typedef struct hashtable {...} hashtable_t;`: the tag is the typedef's twin, not
+            # its member; both names are units (code uses either).
+            enclosing = stack[-2] if len(stack) > 1 else None
         scope, name, is_method = _split_name(raw, spec)
         kind = raw.kind
         if kind == "function" and (is_method or (enclosing is not None and enclosing[2] in CONTAINER_KINDS)):
@@ -60,7 +65,7 @@ def definition_units(
         parent_parts = ([enclosing[1]] if enclosing else []) + scope
         parent = ".".join(parent_parts) or None
         qualified = f"{parent}.{name}" if parent else name
-        stack.append((raw.end_byte, qualified, kind, raw.start_line, raw.end_line))
+        stack.append((raw.end_byte, qualified, kind, raw.start_byte))
         key = (kind, qualified, raw.start_line)
         if key in seen:
             continue
