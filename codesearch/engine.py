@@ -432,21 +432,13 @@ class Engine:
             self._upgrade.owner = self.owner  # this engine holds the lock for both
             return self._upgrade
 
-    def _forget_if_parser_changed(self) -> None:
-        """Forget every file of an index that another parser cut (the upgrade's index, which only
-        file-by-file runs keep, never has a full run to notice it): the upgrade builds them again,
-        with the embeddings of unchanged texts from the cache."""
-        if not self.has_index:
-            return
-        store, state = self._open_store(create=False)
-        if state.get_meta("units") == units_version():
-            return
-        paths = sorted(state.files())
-        if paths:
-            state.mark_pending(paths)
-            store.delete_paths(paths)
-            state.commit_files([], [], paths)
-        state.set_meta(units=units_version())
+    def _adopt_parser(self) -> None:
+        """Adopt this release's parser in an index that only file-by-file runs keep (the
+        upgrade's, which never has a full run to notice a new parser): its files then look
+        changed, so the upgrade builds each again, with the embeddings of unchanged texts from
+        the cache."""
+        if self.has_index:
+            self._open_store(create=False)[1].adopt_parser(units_version())
 
     def upgrade_pending(self) -> list[str]:
         """Files the upgrade model's index lacks or has stale or should drop (empty: none, or no upgrade)."""
@@ -502,7 +494,7 @@ class Engine:
         with self._work_lock:
             upgrade = self._upgrade_engine()
             if upgrade is not None:
-                upgrade._forget_if_parser_changed()
+                upgrade._adopt_parser()
             pending = self.upgrade_pending()
             if upgrade is None or not pending:
                 return None

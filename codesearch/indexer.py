@@ -205,20 +205,15 @@ class Indexer:
 
         # The parser that cut the index's units. A new index records this one; a parser that
         # changed since (a new release) may cut unchanged files into other units, so a full run
-        # marks every file changed first and records the new parser: each file is analysed again
-        # (embeddings of unchanged texts come from the cache), and a killed run resumes.
-        version = units_version()
-        if self._state.get_meta("units") != version and (not known or only is None):
-            if known:
-                self._state.mark_all_changed()
-                known = self._state.files()
-                report.warnings.append(
-                    SkippedFile(
-                        "(index)",
-                        "the parser changed since this index was built; every file is analysed again",
-                    )
+        # adopts the new one: each file is analysed again (embeddings of unchanged texts come
+        # from the cache), and a killed run resumes.
+        if (not known or only is None) and self._state.adopt_parser(units_version()):
+            known = self._state.files()
+            report.warnings.append(
+                SkippedFile(
+                    "(index)", "the parser changed since this index was built; every file is analysed again"
                 )
-            self._state.set_meta(units=version)
+            )
         todo = [
             e
             for e in entries

@@ -216,11 +216,22 @@ class IndexState:
             self._db.executemany("DELETE FROM units WHERE path=?", [(p,) for p in paths])
             self._forget_fingerprints(paths)
 
-    def mark_all_changed(self) -> None:
-        """Make every file look changed (no size, time or content hash), so that the next run
-        analyses each again; a run killed meanwhile resumes with the files left."""
+    def adopt_parser(self, version: str) -> bool:
+        """Record `version` as the parser that cuts this index's units. When another one cut
+        the files it holds, every file is made to look changed (no size, time or content hash)
+        in the same transaction, so the next runs analyse each again and a run killed
+        meanwhile resumes with the files left; True then."""
         with self._lock, self._sql(), self._db:
-            self._db.execute("UPDATE files SET size=-1, mtime_ns=-1, content_hash=''")
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'units'").fetchone()
+            if row is not None and row[0] == version:
+                return False
+            changed = self._db.execute("UPDATE files SET size=-1, mtime_ns=-1, content_hash=''").rowcount > 0
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES('units', ?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (version,),
+            )
+            return changed
 
     def touch_files(self, records: Sequence[FileRecord]) -> None:
         """Update size/mtime of files whose content did not change."""
