@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -278,6 +279,20 @@ class EmbedServer:
             raise RuntimeError(f"test embedding server did not start: {line!r}")
         self.port = int(line[0].split()[1])
         self.url = f"http://127.0.0.1:{self.port}"
+        self._config = {**DEFAULTS, **config}
+
+    def codesearch_env(self, cache_dir: Path) -> dict[str, str]:
+        """The environment of a codesearch process that embeds through this server (backend
+        sglang, its model, vector size and context; no progressive upgrade; its own cache)."""
+        return {
+            "CODESEARCH_BACKEND": "sglang",
+            "CODESEARCH_EMBED_URL": self.url,
+            "CODESEARCH_MODEL": str(self._config["model"]),
+            "CODESEARCH_DIMENSIONS": str(self._config["dims"]),
+            "CODESEARCH_CONTEXT_LENGTH": str(self._config["context_length"]),
+            "CODESEARCH_UPGRADE_MODEL": "",
+            "CODESEARCH_CACHE_DIR": str(cache_dir),
+        }
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None

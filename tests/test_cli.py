@@ -110,16 +110,7 @@ def test_kill_9_mid_index_resumes_consistently(tmp_path: Path) -> None:
     # killed while it waits, however fast indexing has become.
     embed = EmbedServer(dims=64, context_length=4096, hold_documents=True, pass_documents=5)
     try:
-        env = {
-            "CODESEARCH_BATCH_UNITS": "4",
-            "CODESEARCH_BACKEND": "sglang",
-            "CODESEARCH_EMBED_URL": embed.url,
-            "CODESEARCH_MODEL": "test-model",
-            "CODESEARCH_DIMENSIONS": "64",
-            "CODESEARCH_CONTEXT_LENGTH": "4096",
-            "CODESEARCH_UPGRADE_MODEL": "",
-            "CODESEARCH_CACHE_DIR": str(tmp_path / "cache"),
-        }
+        env = {**embed.codesearch_env(tmp_path / "cache"), "CODESEARCH_BATCH_UNITS": "4"}
         proc = subprocess.Popen(
             [sys.executable, "-m", "codesearch", "index", str(root), "-q"],
             env={**os.environ, **env},

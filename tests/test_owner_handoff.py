@@ -95,18 +95,6 @@ def many_files(root: Path, n: int = 40) -> Path:
     return root
 
 
-def embed_env(embed: EmbedServer, home: Path) -> dict[str, str]:
-    return {
-        **NO_UPGRADE,
-        "CODESEARCH_BACKEND": "sglang",
-        "CODESEARCH_EMBED_URL": embed.url,
-        "CODESEARCH_MODEL": "test-model",
-        "CODESEARCH_DIMENSIONS": "64",
-        "CODESEARCH_CONTEXT_LENGTH": "4096",
-        "CODESEARCH_CACHE_DIR": str(home / "cache"),
-    }
-
-
 def status(root: Path, env: dict[str, str]) -> dict[str, Any]:
     done = cs("status", str(root), "--json", env=env, timeout=DEADLINE)
     assert done.returncode == 0, done.stderr
@@ -152,7 +140,7 @@ def test_index_handed_to_a_watcher_runs_after_its_catch_up_and_the_owner_keeps_a
 ) -> None:
     root = many_files(tmp_path / "repo")
     with EmbedServer(dims=64, context_length=4096, hold_documents=True, pass_documents=2) as embed:
-        env = embed_env(embed, tmp_path)
+        env = embed.codesearch_env(tmp_path / "cache")
         watch = background("watch", str(root), "--json", env=env)
         poll(lambda: indexing(root, env, at_least=1), "the watcher's catch-up to be under way")
         index = background("index", str(root), env=env)
@@ -179,7 +167,7 @@ def test_index_takes_over_when_the_watcher_stops_during_its_run(
 ) -> None:
     root = many_files(tmp_path / "repo")
     with EmbedServer(dims=64, context_length=4096, hold_documents=True, pass_documents=2) as embed:
-        env = embed_env(embed, tmp_path)
+        env = embed.codesearch_env(tmp_path / "cache")
         watch = background("watch", str(root), "--json", env=env)
         poll(lambda: indexing(root, env, at_least=1), "the watcher's catch-up to be under way")
         index = background("index", str(root), env=env)
@@ -199,7 +187,7 @@ def test_index_while_another_index_owns_the_index_still_waits_for_it(
 ) -> None:
     root = many_files(tmp_path / "repo")
     with EmbedServer(dims=64, context_length=4096, hold_documents=True, pass_documents=2) as embed:
-        env = embed_env(embed, tmp_path)
+        env = embed.codesearch_env(tmp_path / "cache")
         first = background("index", str(root), env=env)
         poll(lambda: indexing(root, env, at_least=1), "the first index to be under way")
         second = background("index", str(root), "--json", env=env)
@@ -217,7 +205,7 @@ def test_status_and_queries_during_a_live_first_index(
 ) -> None:
     root = many_files(tmp_path / "repo")
     with EmbedServer(dims=64, context_length=4096, hold_documents=True, pass_documents=2) as embed:
-        env = embed_env(embed, tmp_path)
+        env = embed.codesearch_env(tmp_path / "cache")
         index = background("index", str(root), env=env)
         info = poll(lambda: indexing(root, env, at_least=1), "the first files to be indexed")
         live = info["indexing"]

@@ -338,15 +338,7 @@ def test_a_handed_over_run_that_is_stopped_ends_the_owners_progress(tmp_path: Pa
 
     root = make_repo(tmp_path / "repo")
     with EmbedServer(dims=64, context_length=4096) as embed:
-        env = {
-            "CODESEARCH_BACKEND": "sglang",
-            "CODESEARCH_EMBED_URL": embed.url,
-            "CODESEARCH_MODEL": "test-model",
-            "CODESEARCH_DIMENSIONS": "64",
-            "CODESEARCH_CONTEXT_LENGTH": "4096",
-            "CODESEARCH_UPGRADE_MODEL": "",
-            "CODESEARCH_CACHE_DIR": str(tmp_path / "cache"),
-        }
+        env = embed.codesearch_env(tmp_path / "cache")
         settings, _ = load_settings(root, environ={**os.environ, **env})
         seen: list[Any] = []
         updates: list[WatchUpdate] = []
