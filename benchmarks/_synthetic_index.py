@@ -73,7 +73,7 @@ def fill(
                 size, mtime_ns = st.st_size, st.st_mtime_ns
             records.append(FileRecord(path, size, mtime_ns, file_hash, "python"))
             for unit in units:
-                payload = unit_payload(unit, unit.content_hash, file_hash)
+                payload = unit_payload(unit, file_hash)
                 payload["path"] = path
                 vec = rng.standard_normal(dims).astype(np.float32)
                 points.append(

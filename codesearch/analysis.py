@@ -105,9 +105,9 @@ class Analysis:
     units: list[CodeUnit] = field(default_factory=list)
     lexical: list[SparseVector] = field(default_factory=list)
     fingerprints: list[FingerprintRecord] = field(default_factory=list)
-    #: With Options.static: each unit's text hash and vector (None: nothing to embed), in the
-    #: order of `units`, and how many texts were embedded.
-    vectors: list[tuple[str, Vectors | None]] | None = None
+    #: With Options.static: each unit's vector (None: nothing to embed), in the order of
+    #: `units`, and how many texts were embedded.
+    vectors: list[Vectors | None] | None = None
     embedded: int = 0
     #: CPU seconds spent reading and hashing, and decoding to lexical vectors (in whichever process).
     read_seconds: float = 0.0
@@ -166,7 +166,7 @@ def _analyze(entry: FileEntry, known_hash: str | None, options: Options) -> Anal
         plans = plan_units(units, embedder)
         wanted = wanted_texts([plans])
         vectors = dict(zip(wanted, embedder.embed_documents(list(wanted.values())), strict=True))
-        found.vectors = [(p.text_hash, v) for p, v in zip(plans, unit_vectors(plans, vectors), strict=True)]
+        found.vectors = unit_vectors(plans, vectors)
         found.embedded = len(wanted)
     return found
 
@@ -195,7 +195,14 @@ def unit_vectors(plans: Sequence[UnitPlan], vectors: dict[str, Vectors]) -> list
     for i in range(len(plans) - 1, -1, -1):  # children come after their parent
         parts = [vectors[h] for h in plans[i].text_hashes if h in vectors]
         parts.extend(v for k in plans[i].children if (v := out[k]) is not None)
-        if parts:
+        if len(parts) == 1:
+            # Most units (a leaf function, one text): its vector as it is, when already unit length.
+            one = parts[0]
+            norm = float(np.dot(one, one))
+            out[i] = (
+                one if abs(norm - 1.0) < 1e-5 or norm == 0.0 else (one / np.sqrt(norm)).astype(np.float32)
+            )
+        elif parts:
             out[i] = normalize_rows(np.mean(parts, axis=0, keepdims=True).astype(np.float32))[0]
     return out
 

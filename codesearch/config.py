@@ -206,7 +206,9 @@ class Settings:
     ranking_language_boost: float = _opt(
         1.3, "Multiplier of hits in a language the query names (`... in go`, `rust`, `.ts`)."
     )
-    batch_units: int = _opt(64, "Units embedded and written per batch while indexing.")
+    batch_units: int = _opt(
+        64, "Units embedded and written per batch while indexing (8 times this with the static model)."
+    )
     index_workers: int = _opt(
         0,
         "Processes that read and parse files while indexing (0 = one per CPU, up to 8; "

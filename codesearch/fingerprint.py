@@ -65,23 +65,26 @@ def _digest(parts: Sequence[str]) -> str:
 
 #: Multiplier of the polynomial k-gram hash (odd, 64-bit).
 _GRAM_BASE = np.uint64(0x9E3779B97F4A7C15)
-#: Token hashes by token text, shared across calls (code repeats the same few thousand tokens).
+#: Token hashes by token text, shared across calls (code repeats the same few thousand tokens);
+#: cleared whole when it holds more than _TOKEN_MEMO_SIZE.
 _token_ids: dict[str, int] = {}
+_TOKEN_MEMO_SIZE = 1_000_000
 
 
 def _token_hashes(shape: Sequence[str]) -> npt.NDArray[np.uint64]:
     ids = _token_ids
-    out = np.empty(len(shape), dtype=np.uint64)
-    for n, token in enumerate(shape):
-        h = ids.get(token)
-        if h is None:
-            if len(ids) > 1_000_000:
-                ids.clear()
-            h = ids[token] = int.from_bytes(
+    known = list(map(ids.get, shape))  # most tokens are known: no Python step per token
+    if None in known:
+        missing = {t for t, h in zip(shape, known, strict=True) if h is None}
+        if len(ids) > _TOKEN_MEMO_SIZE:
+            ids.clear()
+            missing = set(shape)
+        for token in missing:
+            ids[token] = int.from_bytes(
                 hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big"
             )
-        out[n] = h
-    return out
+        known = list(map(ids.__getitem__, shape))
+    return np.array(known, dtype=np.uint64)
 
 
 def shingle_set(shape: Sequence[str]) -> npt.NDArray[np.uint32]:
@@ -138,7 +141,7 @@ def header_length(texts: Sequence[str], signature: str) -> int:
         piece = "".join(text.split())
         stripped.append(piece)
         size += len(piece)
-        if size >= 2 * len(wanted) + 256:
+        if size >= len(wanted) + 64:  # decorators before it; else the fallback below
             break
     joined = "".join(stripped)
     at = joined.find(wanted)
@@ -177,6 +180,10 @@ def fingerprint_units(
     `source` is the bytes the units' offsets index; `tokens` its code tokens when the
     parse already made them (`parse_file(..., tokens=True)`), else the file is tokenized
     here. Units too small to matter (bodies under STORED_MIN_TOKENS tokens) are left out.
+
+    The same fingerprints as `fingerprint_tokens` on each unit's tokens, computed for the
+    file at once: token hashes and k-grams once over the file's tokens (a unit's k-grams
+    are the file's that lie inside it), MinHash signatures of all units in one product.
     """
     wanted = [u for u in units if u.kind in DUPLICATE_KINDS]
     if not wanted:
@@ -184,13 +191,70 @@ def fingerprint_units(
     if tokens is None:
         tokens = code_tokens(source, language)
     starts = np.fromiter((start for _, start, _ in tokens), dtype=np.int64, count=len(tokens))
-    out: dict[str, UnitFingerprint] = {}
+    exact = [text for _, _, text in tokens]
+    shape = ["$" if cls == IDENTIFIER else "#" if cls == LITERAL else text for cls, _, text in tokens]
+    hashes = _token_hashes(shape)
+    grams = _grams(hashes, SHINGLE)
+    kept: list[tuple[str, str, str, int, npt.NDArray[np.uint32]]] = []
     for unit in wanted:
         lo = int(np.searchsorted(starts, unit.start_byte, side="left"))
         hi = int(np.searchsorted(starts, unit.end_byte, side="left"))
-        fp = fingerprint_tokens([(cls, text) for cls, _, text in tokens[lo:hi]], unit.signature)
-        if fp.tokens >= STORED_MIN_TOKENS:
-            out[unit.key] = fp
+        unit_exact = exact[lo:hi]
+        body = hi - lo - header_length(unit_exact, unit.signature)
+        if body < STORED_MIN_TOKENS:
+            continue
+        # body >= STORED_MIN_TOKENS > SHINGLE: the unit has full k-grams, all within the file's.
+        unit_grams = grams[lo : hi - SHINGLE + 1]
+        shingles = np.unique((unit_grams >> np.uint64(32)).astype(np.uint32))
+        kept.append((unit.key, _digest(unit_exact), _digest(shape[lo:hi]), body, shingles))
+    bands = _band_hashes_many([k[4] for k in kept])
+    return {
+        key: UnitFingerprint(ex, sh, body, shingles, unit_bands)
+        for (key, ex, sh, body, shingles), unit_bands in zip(kept, bands, strict=True)
+    }
+
+
+def _grams(h: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint64]:
+    """The polynomial hashes of every k-gram of a token hash sequence (as `shingle_set`)."""
+    n = len(h) - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        grams = h[0:n].copy()
+        for j in range(1, k):
+            grams = grams * _GRAM_BASE + h[j : j + n]
+    return grams
+
+
+#: Shingles whose MinHash rows are computed in one product (bounds its memory: 40 x this x 8 bytes).
+_SIGNATURE_CHUNK = 1 << 15
+
+
+def _band_hashes_many(sets: Sequence[npt.NDArray[np.uint32]]) -> list[tuple[int, ...]]:
+    """`band_hashes` of each of these non-empty shingle sets, in a few array operations."""
+    out: list[tuple[int, ...]] = []
+    first = 0
+    while first < len(sets):
+        last, size = first, 0
+        while last < len(sets) and (last == first or size + sets[last].size <= _SIGNATURE_CHUNK):
+            size += sets[last].size
+            last += 1
+        group = sets[first:last]
+        x = np.concatenate(group).astype(np.uint64)
+        offsets = np.cumsum([0] + [s.size for s in group[:-1]])
+        rows = np.minimum.reduceat((np.outer(_A, x) + _B[:, None]) % _PRIME, offsets, axis=1)
+        signature = rows.reshape(BANDS, ROWS, len(group))
+        with np.errstate(over="ignore"):
+            key = (
+                signature[:, 0] * _MIX[0]
+                ^ signature[:, 1] * _MIX[1]
+                ^ np.arange(1, BANDS + 1, dtype=np.uint64)[:, None] * _MIX[2]
+            )
+            key ^= key >> np.uint64(31)
+            key *= _MIX[1]
+            key ^= key >> np.uint64(29)
+        out.extend(tuple(unit) for unit in (key >> np.uint64(1)).T.tolist())
+        first = last
     return out
 
 

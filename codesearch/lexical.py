@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from typing import cast
+
+import numpy as np
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -79,19 +80,28 @@ def _word_ids(word: str) -> tuple[int, ...]:
     return tuple(token_id(tok) for tok in _word_tokens(word))
 
 
+_ID = np.dtype(np.int32)  # token ids are 31-bit
+
+
+@lru_cache(maxsize=1 << 17)
+def _word_bytes(word: str) -> bytes:
+    """`_word_ids(word)` as int32 bytes (remembered, as they are)."""
+    return np.array(_word_ids(word), dtype=_ID).tobytes()
+
+
 #: Lines remembered by `_line_ids`; cleared whole when full (as StaticEmbedder's memo).
 _LINE_MEMO_SIZE = 200_000
 _LINE_MEMO_MAX_CHARS = 2_000
-_line_memo: dict[str, tuple[int, ...]] = {}
+_line_memo: dict[str, bytes] = {}
 
 
-def _line_ids(line: str) -> tuple[int, ...]:
-    """The token ids of one line, remembered: a line is met in its function's unit, its
-    class's and its file's, and code repeats lines. No word spans a newline (`_WORD`), so a
-    text's ids are its lines' ids, in order."""
+def _line_ids(line: str) -> bytes:
+    """The token ids of one line as int32 bytes, remembered: a line is met in its function's
+    unit, its class's and its file's, and code repeats lines. No word spans a newline
+    (`_WORD`), so a text's ids are its lines' ids, in order."""
     found = _line_memo.get(line)
     if found is None:
-        found = tuple(chain.from_iterable(map(_word_ids, _WORD.findall(line))))
+        found = b"".join(map(_word_bytes, _WORD.findall(line)))
         if len(line) <= _LINE_MEMO_MAX_CHARS:  # long lines (data, generated code) are not kept
             if len(_line_memo) >= _LINE_MEMO_SIZE:
                 _line_memo.clear()
@@ -101,13 +111,22 @@ def _line_ids(line: str) -> tuple[int, ...]:
 
 def document_vector(text: str) -> SparseVector:
     """BM25 term-frequency weights of a document's tokens (two tokens that share an index,
-    a crc32 collision, count as one)."""
-    ids = list(chain.from_iterable(map(_line_ids, text.split("\n"))))
-    if not ids:
+    a crc32 collision, count as one). The ids are counted in numpy: a file's text holds
+    thousands of them, and every line is met two or three times (method, class, file)."""
+    lines = text.split("\n")
+    known = list(map(_line_memo.get, lines))  # most lines are known: no call per line
+    parts = (
+        [_line_ids(line) if part is None else part for line, part in zip(lines, known, strict=True)]
+        if None in known
+        else cast("list[bytes]", known)
+    )
+    ids = np.frombuffer(b"".join(parts), dtype=_ID)
+    if not ids.size:
         return SparseVector((), ())
-    norm = _K1 * (1 - _B + _B * len(ids) / _AVG_LEN)
-    counts = sorted(Counter(ids).items())
-    return SparseVector(tuple(i for i, _ in counts), tuple(tf * (_K1 + 1) / (tf + norm) for _, tf in counts))
+    norm = _K1 * (1 - _B + _B * ids.size / _AVG_LEN)
+    indices, tf = np.unique(ids, return_counts=True)
+    weights = tf * (_K1 + 1) / (tf + norm)
+    return SparseVector(tuple(indices.tolist()), tuple(weights.tolist()))
 
 
 def query_vector(text: str) -> SparseVector:

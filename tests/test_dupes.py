@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from codesearch import fingerprint
 from codesearch.fingerprint import fingerprint_units, jaccard
 from codesearch.parsing import parse_file
 
@@ -227,6 +228,40 @@ def test_fingerprints_see_layout_names_and_edits() -> None:
     # Getters and __init__ bodies are too short to be stored at all, or under the default gate.
     assert all(fp.tokens < 30 for fp in _fps(GETTERS))  # type: ignore[attr-defined]
     assert isinstance(orig.shingles, np.ndarray)  # type: ignore[attr-defined]
+
+
+def test_a_file_at_once_gives_each_units_own_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fingerprint_units hashes a file's tokens and k-grams once and signs all its units in one
+    product: the same fingerprints as fingerprint_tokens on each unit's own tokens (this
+    repository's modules, nested functions and methods included), also across a full memo."""
+    root = Path(__file__).resolve().parents[1]
+    checked = 0
+    for n, path in enumerate(sorted((root / "codesearch").rglob("*.py"))):
+        # Every third file with a memo cleared on each miss.
+        monkeypatch.setattr(fingerprint, "_TOKEN_MEMO_SIZE", 0 if n % 3 == 0 else 1_000_000)
+        data = path.read_bytes()
+        parsed = parse_file(path.name, data, "python", tokens=True)
+        got = fingerprint_units(data, "python", parsed.units, parsed.tokens)
+        for unit in parsed.units:
+            if unit.kind not in fingerprint.DUPLICATE_KINDS:
+                continue
+            own = [
+                (cls, text) for cls, start, text in parsed.tokens if unit.start_byte <= start < unit.end_byte
+            ]
+            expected = fingerprint.fingerprint_tokens(own, unit.signature)
+            if expected.tokens < fingerprint.STORED_MIN_TOKENS:
+                assert unit.key not in got
+                continue
+            fp = got[unit.key]
+            assert (fp.exact, fp.shape, fp.tokens, fp.bands) == (
+                expected.exact,
+                expected.shape,
+                expected.tokens,
+                expected.bands,
+            )
+            assert np.array_equal(fp.shingles, expected.shingles)
+            checked += 1
+    assert checked > 300
 
 
 # -- the command --------------------------------------------------------------------------------

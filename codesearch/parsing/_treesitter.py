@@ -489,39 +489,53 @@ def code_tokens(source: bytes, language: str) -> list[tuple[str, int, str]]:
     return _tokens(_tree(grammar, source, language).root_node, source, grammar)
 
 
-#: _KindFacts by grammar and node kind id, filled as kinds are met.
-_facts: dict[tuple[int, int], _KindFacts] = {}
+#: _KindFacts of every node kind id, by grammar (a list indexed by kind id).
+_facts: dict[int, list[_KindFacts]] = {}
+
+
+def _kind_table(grammar: _Grammar) -> list[_KindFacts]:
+    table = _facts.get(id(grammar))
+    if table is None:
+        language = grammar.language
+        table = _facts[id(grammar)] = [_kind_facts(language, k) for k in range(language.node_kind_count)]
+    return table
 
 
 def _tokens(root: Node, source: bytes, grammar: _Grammar) -> list[tuple[str, int, str]]:
     out: list[tuple[str, int, str]] = []
-    language = grammar.language
-    lang_key = id(grammar)
+    append = out.append
+    table = _kind_table(grammar)
+    kinds = len(table)
     # Byte offsets index the text directly when the file is ASCII (most are): no decode per token.
     ascii_text = source.decode("ascii") if source.isascii() else None
     cursor = root.walk()
+    goto_first_child, goto_next_sibling, goto_parent = (
+        cursor.goto_first_child,
+        cursor.goto_next_sibling,
+        cursor.goto_parent,
+    )
     while True:
         node = cursor.node
         descend = False
         if node is not None:
-            key = (lang_key, node.kind_id)
-            facts = _facts.get(key)
-            if facts is None:
-                facts = _facts[key] = _kind_facts(language, node.kind_id)
-            is_string, comment, cls = facts
-            if is_string and _is_bare_statement(node):
-                pass  # a docstring (or a bare string statement) says no more than a comment
-            elif is_string or node.child_count == 0:
-                if is_string:
-                    cls = LITERAL
+            kind = node.kind_id
+            # ERROR nodes' id (65535) lies past the grammar's kinds.
+            is_string, comment, cls = table[kind] if kind < kinds else _kind_facts(grammar.language, kind)
+            if is_string:
+                if not _is_bare_statement(node):  # a docstring says no more than a comment
+                    start, end = node.start_byte, node.end_byte
+                    if end > start:
+                        text = ascii_text[start:end] if ascii_text is not None else _text(source, node)
+                        append((LITERAL, start, text))
+            elif node.child_count == 0:
                 start, end = node.start_byte, node.end_byte
                 if cls is not None and end > start:
                     text = ascii_text[start:end] if ascii_text is not None else _text(source, node)
-                    out.append((cls, start, text))
+                    append((cls, start, text))
             else:
                 descend = not comment
-        if descend and cursor.goto_first_child():
+        if descend and goto_first_child():
             continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
+        while not goto_next_sibling():
+            if not goto_parent():
                 return out
