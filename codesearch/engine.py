@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from codesearch import rpc
 from codesearch.analysis import auto_workers
 from codesearch.cache import EmbeddingCache, NoCache, VectorCache
 from codesearch.config import Settings, load_settings
@@ -39,18 +40,15 @@ from codesearch.errors import (
     IndexNotFoundError,
     IndexRunDeclinedError,
     OwnerGoneError,
-    StoreError,
 )
-from codesearch.gitstage import ChangedFile, decode_changes, encode_changes
+from codesearch.gitstage import ChangedFile
 from codesearch.indexer import Indexer, Progress, ProgressCallback, RunDoneCallback
 from codesearch.lexical import query_vector
 from codesearch.models import (
     FileHit,
     IndexReport,
-    RedactedFile,
     SearchFilters,
     SearchHit,
-    SkippedFile,
     content_hash,
 )
 from codesearch.moving import move_points
@@ -60,7 +58,6 @@ from codesearch.ranking import analyse, dense_weight_for, rank, rank_files
 from codesearch.safefs import (
     check_regular_or_absent,
     claim_index_dir,
-    inside_root,
     real_dir,
     real_dirs,
     refuse_tracked,
@@ -128,88 +125,6 @@ class _Stopped(BaseException):
 
 #: Seconds between the progress lines an owner sends for another process's index run.
 PROGRESS_EVERY = 0.1
-
-
-def _progress_json(p: Progress) -> dict[str, Any]:
-    return dataclasses.asdict(p)
-
-
-def _progress_from_json(raw: dict[str, Any]) -> Progress | None:
-    """An owner's progress line as a Progress; None if it is not one."""
-    try:
-        return Progress(
-            phase=str(raw["phase"]),
-            **{f: int(raw.get(f) or 0) for f in ("files_done", "files_total", "units_done", "embedded")},
-            elapsed=float(raw.get("elapsed") or 0.0),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _report_from_json(raw: dict[str, Any]) -> IndexReport:
-    """The IndexReport of its `to_json()` form (an index run answered by the owner)."""
-
-    def files(key: str) -> list[SkippedFile]:
-        return [SkippedFile(str(f["path"]), str(f["reason"])) for f in raw.get(key) or ()]
-
-    return IndexReport(
-        files=int(raw.get("files", 0)),
-        units=int(raw.get("units", 0)),
-        embedded=int(raw.get("embedded", 0)),
-        cached=int(raw.get("cached", 0)),
-        deleted=int(raw.get("deleted", 0)),
-        changed_files=int(raw.get("changed_files", 0)),
-        seconds=float(raw.get("seconds", 0.0)),
-        units_by_kind=dict(raw.get("units_by_kind") or {}),
-        units_by_language=dict(raw.get("units_by_language") or {}),
-        skipped=files("skipped_files"),
-        warnings=files("warnings"),
-        resumed=bool(raw.get("resumed")),
-        timings=dict(raw.get("timings") or {}),
-        secrets=[
-            RedactedFile(str(f["path"]), tuple((int(s["line"]), str(s["kind"])) for s in f["secrets"]))
-            for f in raw.get("secrets_redacted_files") or ()
-        ],
-    )
-
-
-def _check_paths(root: Path, reply: dict[str, Any]) -> None:
-    """Refuse an owner's answer naming a file outside the root: nothing reads or prints it."""
-    rows = list(reply.get("hits") or ())
-    for group in reply.get("files") or ():
-        rows.append(group)
-        rows.extend(group.get("hits") or () if isinstance(group, dict) else ())
-    for row in rows:
-        path = row.get("path") if isinstance(row, dict) else None
-        if inside_root(root, path) is None:
-            raise StoreError(
-                f"the process that owns this index answered a path outside {root} ({path!r}); "
-                "not reading it: stop that process"
-            )
-
-
-@contextlib.contextmanager
-def _owner_reply() -> Iterator[None]:
-    """Where an owner's reply is read: one of the wrong shape (junk, another version) is an
-    IndexBusyError, not a KeyError."""
-    try:
-        yield
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise IndexBusyError(
-            f"the process that owns this index answered a reply this codesearch cannot read ({exc!r}); "
-            "stop it (another version?) and try again"
-        ) from None
-
-
-def _raise_error(reply: dict[str, Any]) -> None:
-    """Raise the error an owner answered, as its own class where it names one of ours."""
-    if "error" in reply:
-        from codesearch import errors
-
-        cls = getattr(errors, str(reply.get("type")), CodesearchError)
-        if not (isinstance(cls, type) and issubclass(cls, CodesearchError)):
-            cls = CodesearchError
-        raise cls(str(reply["error"]))
 
 
 class Engine:
@@ -396,9 +311,12 @@ class Engine:
 
         An engine opened with hand_off=True that does not own the index has the owner run it."""
         if not self.owner:
-            reply = self._hand_off({"op": "index"}, progress)
-            with _owner_reply():
-                return _report_from_json(reply["report"])
+            reply = self._hand_off({"op": rpc.INDEX}, progress)
+            with rpc.reading_reply():
+                report = rpc.read_report(reply)
+                if report is None:
+                    raise TypeError("an index run answered no report")
+                return report
         with self._work_lock:
             upgraded = self.upgraded()
             report = self._run(progress, None)
@@ -488,9 +406,9 @@ class Engine:
         None when nothing is pending. A kill loses nothing: what was written stays, the rest
         stays pending, and searches keep using this index until the upgrade covers every file."""
         if not self.owner:
-            reply = self._hand_off({"op": "upgrade", "max_files": max_files}, progress)
-            with _owner_reply():
-                return None if reply["report"] is None else _report_from_json(reply["report"])
+            reply = self._hand_off({"op": rpc.UPGRADE, "max_files": max_files}, progress)
+            with rpc.reading_reply():
+                return rpc.read_report(reply)
         with self._work_lock:
             upgrade = self._upgrade_engine()
             if upgrade is not None:
@@ -547,7 +465,7 @@ class Engine:
         began (a first index, or one resuming an interrupted run), so searches see part of it."""
         if not self.owner:
             try:
-                found = self._ask({"op": "indexing"}).get("indexing")
+                found = self._ask({"op": rpc.INDEXING}).get("indexing")
             except IndexBusyError:
                 raise
             except CodesearchError:  # an owner of an older version, which cannot tell
@@ -593,9 +511,9 @@ class Engine:
         k = k or self.settings.k
         mode, filters = self._check_query(query, mode, filters)
         if not self.owner:
-            reply = self._ask(self._request("search", query, k, mode, filters))
-            with _owner_reply():
-                return [SearchHit(**h) for h in reply["hits"]]
+            reply = self._ask(rpc.search_request(rpc.SEARCH, query, k, mode, filters))
+            with rpc.reading_reply():
+                return rpc.read_hits(reply)
         cfg = self.settings.ranking_config()
         rows = rank(query, self._fused(query, max(50, k * 5), filters, mode), cfg)
         return self._with_snippets([self._select_hits(rows, k)])[0]
@@ -611,12 +529,9 @@ class Engine:
         k = k or self.settings.k
         mode, filters = self._check_query(query, mode, filters)
         if not self.owner:
-            reply = self._ask(self._request("search_files", query, k, mode, filters))
-            with _owner_reply():
-                return [
-                    FileHit(f["path"], f["language"], f["score"], tuple(SearchHit(**h) for h in f["hits"]))
-                    for f in reply["files"]
-                ]
+            reply = self._ask(rpc.search_request(rpc.SEARCH_FILES, query, k, mode, filters))
+            with rpc.reading_reply():
+                return rpc.read_files(reply)
         cfg = self.settings.ranking_config()
         ranked = rank_files(query, self._fused(query, max(100, k * 10), filters, mode), cfg)
         per_file = self._with_snippets([self._select_hits(rows, FILE_HITS) for _, _, rows in ranked[:k]])
@@ -669,18 +584,6 @@ class Engine:
             )
         return mode, filters or SearchFilters()
 
-    @staticmethod
-    def _request(op: str, query: str, k: int, mode: str, filters: SearchFilters) -> dict[str, Any]:
-        return {
-            "op": op,
-            "query": query,
-            "k": k,
-            "mode": mode,
-            "languages": list(filters.languages),
-            "paths": list(filters.paths),
-            "kinds": list(filters.kinds),
-        }
-
     def _fused(self, query: str, limit: int, filters: SearchFilters, mode: str) -> list[Any]:
         """Candidates of both retrievers, fused; for a symbol query, also the units named by it."""
         active = self._active()
@@ -720,9 +623,9 @@ class Engine:
         """Duplicates the change introduces (against the index and each other), or, with None,
         every duplicate pair in the index. Suppressions are not applied here (codesearch.dupecheck)."""
         if not self.owner:
-            encoded = None if changes is None else encode_changes(changes)
-            reply = self._ask({"op": "duplicates", "changes": encoded})
-            with _owner_reply():
+            encoded = None if changes is None else rpc.encode_changes(changes)
+            reply = self._ask({"op": rpc.DUPLICATES, "changes": encoded})
+            with rpc.reading_reply():
                 return DuplicateReport.from_json(reply["report"])
         store, state = self._open_store(create=False)
         s = self.settings
@@ -798,8 +701,8 @@ class Engine:
     def status(self) -> dict[str, Any]:
         """What is indexed, how fresh, with which model, where, and how big."""
         if not self.owner:
-            reply = self._ask({"op": "status"})
-            with _owner_reply():
+            reply = self._ask({"op": rpc.STATUS})
+            with rpc.reading_reply():
                 return dict(reply["status"])
         model_id, dims = self._identity()
         info: dict[str, Any] = {
@@ -857,7 +760,7 @@ class Engine:
         while True:
             try:
                 reply = ask_owner(socket_path(self.index_dir), request, timeout, on_progress)
-                _raise_error(reply)
+                rpc.raise_error(reply)
                 break
             except OwnerGoneError:
                 # The owner ended (a short-lived command, or one that stopped during an index
@@ -874,8 +777,8 @@ class Engine:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.05)
-        with _owner_reply():
-            _check_paths(self.root, reply)
+        with rpc.reading_reply():
+            rpc.check_paths(self.root, reply)
         return reply
 
     def _hand_off(self, request: dict[str, Any], progress: ProgressCallback | None) -> dict[str, Any]:
@@ -883,7 +786,7 @@ class Engine:
         no index runs, wait for the lock and run it here."""
 
         def show(raw: dict[str, Any]) -> None:
-            p = _progress_from_json(raw)
+            p = rpc.read_progress(raw)
             if progress is not None and p is not None:
                 progress(p)
 
@@ -894,7 +797,7 @@ class Engine:
         except IndexBusyError:
             raise
         except CodesearchError as exc:
-            if "unknown request" not in str(exc):  # else an owner of an older version: wait for it
+            if not rpc.unknown_operation(exc):  # else an owner of an older version: wait for it
                 raise
         if not self._lock.acquire(timeout=self._wait, on_wait=self._on_wait):
             raise IndexBusyError(
@@ -904,10 +807,10 @@ class Engine:
         self._become_owner()
         report = (
             self.index(progress)
-            if request["op"] == "index"
+            if request["op"] == rpc.INDEX
             else self.upgrade(progress, int(request.get("max_files") or 0))
         )
-        return {"report": None if report is None else report.to_json()}
+        return rpc.report_reply(report)
 
     def _run_for(self, request: dict[str, Any], send: Send | None, remote: bool) -> dict[str, Any]:
         """An index run asked for by another process (remote) or by this one after taking over."""
@@ -918,7 +821,7 @@ class Engine:
         last: list[Any] = [0.0, ""]  # when the last line was sent, and its phase
         # This process is told of the index runs it makes for others (not of upgrade steps,
         # which its own watcher shows), from their first file to their end, failed or not.
-        indexing = request.get("op") == "index"
+        indexing = request.get("op") == rpc.INDEX
         observe, observed = self._observers if remote and indexing else (None, None)
 
         def relay(p: Progress) -> None:
@@ -928,7 +831,7 @@ class Engine:
             if send is not None and (p.phase != last[1] or now - last[0] >= PROGRESS_EVERY):
                 last[:] = [now, p.phase]
                 try:
-                    send({"progress": _progress_json(p)})
+                    send(rpc.progress_message(p))
                 except OSError:  # the asking process went away (Ctrl-C): stop, as Ctrl-C does
                     raise _Stopped from None
 
@@ -956,33 +859,34 @@ class Engine:
             raise OwnerGoneError(
                 "the process that owned this index stopped during the index run; try again"
             ) from None
-        return {"report": None if report is None else report.to_json()}
+        return rpc.report_reply(report)
 
     def _handle(
         self, request: dict[str, Any], send: Send | None = None, remote: bool = False
     ) -> dict[str, Any]:
+        """The reply to a request of another process (remote) or of this one after taking over."""
         op = request.get("op")
-        if op in ("index", "upgrade"):
+        if op in (rpc.INDEX, rpc.UPGRADE):
             return self._run_for(request, send, remote)
-        if op == "indexing":
-            return {"indexing": self.indexing()}
-        if op in ("search", "search_files"):
-            filters = SearchFilters(
-                languages=tuple(request.get("languages") or ()),
-                paths=tuple(request.get("paths") or ()),
-                kinds=tuple(request.get("kinds") or ()),
-            )
-            args = (str(request["query"]), int(request["k"]), filters, str(request["mode"]))
-            if op == "search_files":
-                return {"files": [dataclasses.asdict(f) for f in self.search_files(*args)]}
-            return {"hits": [dataclasses.asdict(h) for h in self.search(*args)]}
-        if op == "status":
-            return {"status": self.status()}
-        if op == "duplicates":
-            raw = request.get("changes")
-            changes = None if raw is None else decode_changes(raw)
-            return {"report": self.find_duplicates(changes).to_json()}
-        return {"error": f"unknown request {op!r}", "type": "CodesearchError"}
+        answer = self._operations.get(str(op))
+        if answer is None:
+            return rpc.error_reply(f"unknown request {op!r}")
+        return answer(request)
+
+    @property
+    def _operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        """What answers each operation other than the index runs (rpc.OPERATIONS)."""
+        return {
+            rpc.INDEXING: lambda _: {"indexing": self.indexing()},
+            rpc.SEARCH: lambda r: rpc.hits_reply(self.search(*rpc.search_args(r))),
+            rpc.SEARCH_FILES: lambda r: rpc.files_reply(self.search_files(*rpc.search_args(r))),
+            rpc.STATUS: lambda _: {"status": self.status()},
+            rpc.DUPLICATES: lambda r: {
+                "report": self.find_duplicates(
+                    None if r.get("changes") is None else rpc.decode_changes(r["changes"])
+                ).to_json()
+            },
+        }
 
     # -- closing -----------------------------------------------------------------------
 

@@ -10,12 +10,9 @@
 
 from __future__ import annotations
 
-import base64
 import subprocess
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from codesearch.errors import GitError
 from codesearch.safefs import read_limited
@@ -128,21 +125,3 @@ def branch_changes(root: Path, rev: str) -> list[ChangedFile]:
             now = None
         out.append(ChangedFile(path, now, before))
     return out
-
-
-def encode_changes(changes: Iterable[ChangedFile]) -> list[dict[str, str | None]]:
-    """Changes as JSON-safe dicts (for the index owner's socket)."""
-
-    def enc(data: bytes | None) -> str | None:
-        return None if data is None else base64.b64encode(data).decode()
-
-    return [{"path": c.path, "new": enc(c.new), "old": enc(c.old)} for c in changes]
-
-
-def decode_changes(items: Iterable[dict[str, Any]]) -> list[ChangedFile]:
-    """The inverse of `encode_changes`."""
-
-    def dec(text: Any) -> bytes | None:
-        return None if text is None else base64.b64decode(str(text))
-
-    return [ChangedFile(str(i["path"]), dec(i.get("new")), dec(i.get("old"))) for i in items]

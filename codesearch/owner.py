@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from codesearch import rpc
 from codesearch.errors import CodesearchError, ConfigError, IndexBusyError, OwnerGoneError, StoreError
 from codesearch.safefs import open_file, real_dir
 
@@ -229,9 +230,7 @@ class OwnerServer:
             if not self._slots.acquire(blocking=False):
                 with conn, contextlib.suppress(OSError):
                     conn.sendall(
-                        _encode(
-                            {"error": "the owner of this index is busy; try again", "type": "IndexBusyError"}
-                        )
+                        _encode(rpc.error_reply("the owner of this index is busy; try again", IndexBusyError))
                     )
                 continue
             thread = threading.Thread(target=self._answer, args=(conn,), daemon=True)
@@ -248,7 +247,7 @@ class OwnerServer:
                     if not line:
                         return
                     if len(line) > MAX_MESSAGE:
-                        stream.write(_encode({"error": "request too large", "type": "CodesearchError"}))
+                        stream.write(_encode(rpc.error_reply("request too large")))
                         stream.flush()
                         return
 
@@ -274,14 +273,14 @@ class OwnerServer:
         except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser
             request = None
         if not isinstance(request, dict):
-            return _encode({"error": "bad request: a request is one JSON object", "type": "CodesearchError"})
+            return _encode(rpc.error_reply("bad request: a request is one JSON object"))
         try:
             return _encode(self._handler(request, send))
         except CodesearchError as exc:
-            return _encode({"error": str(exc), "type": type(exc).__name__})
+            return _encode(rpc.error_reply(str(exc), type(exc)))
         except Exception as exc:
             log.exception("internal error answering a %r request", request.get("op"))
-            return _encode({"error": f"internal error: {exc!r}", "type": "CodesearchError"})
+            return _encode(rpc.error_reply(f"internal error: {exc!r}"))
 
     def close(self, wait: float = 30.0) -> None:
         """Stop answering, remove the socket, and let the requests being answered finish."""
