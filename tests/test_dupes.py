@@ -516,7 +516,8 @@ def test_a_file_that_cannot_be_fingerprinted_is_still_indexed(
         raise ParseError("grammar failed on odd input")
 
     # The tokens come from the indexing parse, or from a second one when that gave none.
-    monkeypatch.setattr("codesearch.parsing._treesitter._tokens", broken)
+    monkeypatch.setattr("codesearch.parsing._treesitter.tree_tokens", broken)
+    monkeypatch.setattr("codesearch.parsing._tokens.tree_tokens", broken)
     root = make_repo(tmp_path / "repo", {"net.py": RETRY})
     with Engine.open(root, write=True) as engine:
         report = engine.index()

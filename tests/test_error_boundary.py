@@ -337,7 +337,7 @@ def test_a_bug_in_the_parsers_own_code_is_not_a_parse_error(monkeypatch: pytest.
 
 
 def test_tree_sitter_failing_is_a_parse_error_naming_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    from codesearch.parsing import _treesitter, parse_file
+    from codesearch.parsing import _grammars, parse_file
 
     class GivingUp:  # what py-tree-sitter does when its parser gives up: it cannot be provoked here
         def __init__(self, language: object) -> None:
@@ -346,7 +346,7 @@ def test_tree_sitter_failing_is_a_parse_error_naming_the_file(monkeypatch: pytes
         def parse(self, source: bytes) -> object:
             raise ValueError("Parsing failed")
 
-    monkeypatch.setattr(_treesitter, "Parser", GivingUp)
+    monkeypatch.setattr(_grammars, "Parser", GivingUp)
     with pytest.raises(ParseError, match=r"^a\.py: tree-sitter could not parse it as python: Parsing failed"):
         parse_file("a.py", b"def f():\n    return 1\n", "python")
 

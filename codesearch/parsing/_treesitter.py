@@ -1,25 +1,20 @@
-"""The only module that touches tree-sitter: grammars, queries, trees.
-
-Grammars and their definition queries are loaded lazily, once per language.
-Trees are turned into plain `RawDefinition` records here so that no
-tree-sitter object leaves this module.
+"""Definitions in a tree: the definition query's matches turned into plain
+`RawDefinition` records (names, receivers, signatures, doc comments and docstrings),
+so that no tree-sitter object leaves the parsing package. Grammars and trees come from
+`_grammars`, the token walk from `_tokens`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import importlib
-import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Node, Query, QueryCursor
 
 from codesearch.errors import ParseError
-from codesearch.parsing._languages import SPECS, LanguageSpec
+from codesearch.parsing._grammars import Grammar, is_comment, load_grammar, parse_tree
+from codesearch.parsing._languages import LanguageSpec
+from codesearch.parsing._tokens import tree_tokens
 
 #: When two patterns match the same node, the most specific kind wins.
 _KIND_PRIORITY = {
@@ -36,8 +31,6 @@ _KIND_PRIORITY = {
 _DEFINITION_PREFIX = "definition."
 #: ERROR nodes with more children than this are queried child by child.
 _WIDE_ERROR_CHILDREN = 500
-_RUBY_INTERPOLATION_LIMIT = 150
-_RUBY_HEREDOC = re.compile(rb"<<(?=[~-]?[A-Za-z_\"'`])")
 #: Node types holding a definition's body, for grammars without a `body` field.
 _BODY_TYPES = frozenset(
     {
@@ -55,8 +48,6 @@ _BODY_TYPES = frozenset(
         "script_block",
     }
 )
-#: Comment node types whose names do not say "comment".
-_DOC_COMMENT_TYPES = frozenset({"haddock", "xml_doc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,59 +82,6 @@ class RawTree:
     tokens: list[tuple[str, int, str]] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Grammar:
-    language: Language
-    query: Query
-    spec: LanguageSpec
-
-
-_load_lock = threading.Lock()
-
-
-@functools.cache
-def _grammar_unlocked(name: str) -> _Grammar:
-    spec = SPECS.get(name)
-    if spec is None:
-        raise ParseError(f"no grammar for language {name!r}")
-    try:
-        module = importlib.import_module(spec.module)
-        language = Language(_capsule(getattr(module, spec.function)()))
-    except Exception as exc:  # import errors, ABI mismatches
-        raise ParseError(
-            f"could not load the tree-sitter grammar for {name} ({spec.module}): {exc}; "
-            f"reinstall it with `pip install {spec.module.replace('_', '-')}`"
-        ) from exc
-    package = resources.files("codesearch.parsing").joinpath("queries")
-    source = "\n".join(
-        package.joinpath(f"{query}.scm").read_text(encoding="utf-8") for query in spec.queries or (name,)
-    )
-    try:
-        query = Query(language, source)
-    except Exception as exc:
-        raise ParseError(f"the definition query for {name} does not compile: {exc}") from exc
-    return _Grammar(language, query, spec)
-
-
-def _capsule(pointer: object) -> object:
-    """A grammar's language as the capsule py-tree-sitter wants.
-
-    Some wheels (tree-sitter-perl 2.0.3, -solidity 1.2.13) still return the
-    pointer as an int, which py-tree-sitter accepts with a DeprecationWarning.
-    """
-    if not isinstance(pointer, int):
-        return pointer
-    new = ctypes.pythonapi.PyCapsule_New
-    new.restype = ctypes.py_object
-    new.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)
-    return new(pointer, b"tree_sitter.Language", None)
-
-
-def _grammar(name: str) -> _Grammar:
-    with _load_lock:
-        return _grammar_unlocked(name)
-
-
 def parse(source: bytes, language: str, *, top_level: bool = False, tokens: bool = False) -> RawTree:
     """Parse `source` and collect its definitions.
 
@@ -151,43 +89,21 @@ def parse(source: bytes, language: str, *, top_level: bool = False, tokens: bool
     splitting long files); with `tokens`, also its code tokens (`code_tokens`),
     from the same parse.
     """
-    grammar = _grammar(language)
-    root = _tree(grammar, source, language).root_node
+    grammar = load_grammar(language)
+    root = parse_tree(grammar, source, language).root_node
     errors, wide = _scan_errors(root) if root.has_error else (0, [])
     definitions = _definitions(root, source, grammar, wide)
     starts = [child.start_byte for child in root.children] if top_level else []
     found = None
     if tokens:
         try:
-            found = _tokens(root, source, grammar)
+            found = tree_tokens(root, source, grammar)
         except ParseError:  # left to fingerprint_units, which tokenizes again and reports the failure
             found = None
     return RawTree(definitions, starts, errors, found)
 
 
-def _tree(grammar: _Grammar, source: bytes, language: str) -> Tree:
-    """tree-sitter's tree of `source`; ParseError where tree-sitter fails (it raises ValueError,
-    "Parsing failed", when its parser gives up, and for a grammar of another ABI version)."""
-    try:
-        return Parser(grammar.language).parse(_guard(source, language))
-    except (ValueError, RuntimeError) as exc:
-        raise ParseError(f"tree-sitter could not parse it as {language}: {exc}") from exc
-
-
-def _guard(source: bytes, language: str) -> bytes:
-    """Work around grammar crashes; the result has the same length.
-
-    tree-sitter-ruby 0.23.1 overflows its state buffer (and can crash the
-    process) when ~200 nested string literals meet an open heredoc. Nesting
-    needs an interpolation per level, so only sources with that many `#{`
-    are touched: their heredoc openers become `< `.
-    """
-    if language == "ruby" and source.count(b"#{") >= _RUBY_INTERPOLATION_LIMIT:
-        return _RUBY_HEREDOC.sub(b"< ", source)
-    return source
-
-
-def _definitions(root: Node, source: bytes, grammar: _Grammar, wide: list[Node]) -> list[RawDefinition]:
+def _definitions(root: Node, source: bytes, grammar: Grammar, wide: list[Node]) -> list[RawDefinition]:
     spec = grammar.spec
     wrappers = spec.wrappers
     found: dict[tuple[int, int], tuple[int, RawDefinition]] = {}
@@ -351,7 +267,7 @@ def _comments_before(source: bytes, node: Node) -> tuple[tuple[int, int], ...]:
         end_row = end.row - 1 if end.column == 0 and end.row > sibling.start_point.row else end.row
         if end_row < next_row - 1:
             break
-        if _is_comment(kind):
+        if is_comment(kind):
             if (sibling.start_point.column and _follows_code(sibling)) or _is_inner_doc(source, sibling):
                 break
             ranges.append((sibling.start_byte, sibling.end_byte))
@@ -361,10 +277,6 @@ def _comments_before(source: bytes, node: Node) -> tuple[tuple[int, int], ...]:
         sibling = sibling.prev_sibling
     ranges.reverse()
     return tuple(ranges)
-
-
-def _is_comment(kind: str) -> bool:
-    return "comment" in kind or kind in _DOC_COMMENT_TYPES
 
 
 def _follows_code(comment: Node) -> bool:
@@ -439,103 +351,3 @@ def _scan_errors(root: Node) -> tuple[int, list[Node]]:
 
 def _text(source: bytes, node: Node) -> str:
     return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
-
-
-#: Token classes of `code_tokens`: identifiers, literals, everything else (keywords, operators).
-IDENTIFIER = "id"
-LITERAL = "lit"
-OTHER = "tok"
-_LITERAL_WORDS = ("string", "number", "integer", "float", "char", "rune", "literal", "heredoc", "regex")
-_IDENTIFIER_TYPES = frozenset({"name", "constant", "variable_name", "simple_identifier", "word"})
-
-
-def _token_class(kind: str, named: bool) -> str | None:
-    """IDENTIFIER, LITERAL or OTHER for a token node's type; None for a comment (dropped)."""
-    if _is_comment(kind):
-        return None
-    if not named:
-        return OTHER
-    if "identifier" in kind or kind in _IDENTIFIER_TYPES:
-        return IDENTIFIER
-    if any(word in kind for word in _LITERAL_WORDS) and "_type" not in kind:
-        return LITERAL
-    return OTHER
-
-
-#: What the token walk needs of a node type: (is a whole-string token, is a comment, leaf class).
-_KindFacts = tuple[bool, bool, str | None]
-
-
-def _kind_facts(language: Language, kind_id: int) -> _KindFacts:
-    kind = language.node_kind_for_id(kind_id) or ""
-    named = language.node_kind_is_named(kind_id)
-    is_string = named and ("string" in kind or "heredoc" in kind) and "_type" not in kind
-    return is_string, _is_comment(kind), _token_class(kind, named)
-
-
-def _is_bare_statement(node: Node) -> bool:
-    parent = node.parent
-    return parent is not None and parent.type == "expression_statement" and parent.named_child_count == 1
-
-
-def code_tokens(source: bytes, language: str) -> list[tuple[str, int, str]]:
-    """The tokens of a file in order, comments left out: (class, start byte, text).
-
-    A string literal is one token however it is built (interpolations included);
-    identifiers and literals are classed so that callers can abstract them.
-    Raises ParseError when the grammar cannot be loaded or fails on the input.
-    """
-    grammar = _grammar(language)
-    return _tokens(_tree(grammar, source, language).root_node, source, grammar)
-
-
-#: _KindFacts of every node kind id, by grammar (a list indexed by kind id).
-_facts: dict[int, list[_KindFacts]] = {}
-
-
-def _kind_table(grammar: _Grammar) -> list[_KindFacts]:
-    table = _facts.get(id(grammar))
-    if table is None:
-        language = grammar.language
-        table = _facts[id(grammar)] = [_kind_facts(language, k) for k in range(language.node_kind_count)]
-    return table
-
-
-def _tokens(root: Node, source: bytes, grammar: _Grammar) -> list[tuple[str, int, str]]:
-    out: list[tuple[str, int, str]] = []
-    append = out.append
-    table = _kind_table(grammar)
-    kinds = len(table)
-    # Byte offsets index the text directly when the file is ASCII (most are): no decode per token.
-    ascii_text = source.decode("ascii") if source.isascii() else None
-    cursor = root.walk()
-    goto_first_child, goto_next_sibling, goto_parent = (
-        cursor.goto_first_child,
-        cursor.goto_next_sibling,
-        cursor.goto_parent,
-    )
-    while True:
-        node = cursor.node
-        descend = False
-        if node is not None:
-            kind = node.kind_id
-            # ERROR nodes' id (65535) lies past the grammar's kinds.
-            is_string, comment, cls = table[kind] if kind < kinds else _kind_facts(grammar.language, kind)
-            if is_string:
-                if not _is_bare_statement(node):  # a docstring says no more than a comment
-                    start, end = node.start_byte, node.end_byte
-                    if end > start:
-                        text = ascii_text[start:end] if ascii_text is not None else _text(source, node)
-                        append((LITERAL, start, text))
-            elif node.child_count == 0:
-                start, end = node.start_byte, node.end_byte
-                if cls is not None and end > start:
-                    text = ascii_text[start:end] if ascii_text is not None else _text(source, node)
-                    append((cls, start, text))
-            else:
-                descend = not comment
-        if descend and goto_first_child():
-            continue
-        while not goto_next_sibling():
-            if not goto_parent():
-                return out
