@@ -25,9 +25,10 @@ from codesearch.errors import (
     WatchError,
 )
 from codesearch.indexer import Progress
-from codesearch.models import CodeUnit, FileHit, IndexReport, SearchFilters, SearchHit
+from codesearch.models import Answer, CodeUnit, FileHit, IndexReport, SearchFilters, SearchHit
 
 __all__ = [
+    "Answer",
     "CodeUnit",
     "CodesearchError",
     "ConfigError",

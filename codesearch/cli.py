@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 an error without a more specific code; 2 bad usage;
 3 configuration; 4 no index yet; 5 index busy; 6 model/dimension mismatch;
-7 store failure; 8 embedding failure; 70 internal error (a bug: one line that says so,
+7 store failure; 8 embedding failure (a query answers from the lexical index instead, and
+says so on stderr); 70 internal error (a bug: one line that says so,
 the traceback with CODESEARCH_DEBUG=1); 130 interrupted. `codesearch dupes` has its
 own: 0 clean, 1 duplicates found, 2 any error (codesearch.cli_dupes).
 """
@@ -29,7 +30,7 @@ from codesearch.config import load_settings, options_table
 from codesearch.engine import Engine
 from codesearch.errors import CodesearchError
 from codesearch.indexer import Progress
-from codesearch.models import FileHit, SearchFilters, SearchHit
+from codesearch.models import Answer, FileHit, SearchFilters, SearchHit
 from codesearch.safefs import inside_root
 
 SNIPPET_MAX_LINES = 8
@@ -334,11 +335,13 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
                     if not isinstance(req, dict):
                         raise TypeError("a request is a JSON object")
                     partial = _partial(engine)
-                    found = _search(engine, args, str(req["query"]), int(req.get("k") or settings.k))
+                    answer = _search(engine, args, str(req["query"]), int(req.get("k") or settings.k))
                     key = "files" if args.files else "results"
-                    payload: Any = {"id": req.get("id"), key: [h.to_json() for h in found]}
+                    payload: Any = {"id": req.get("id"), key: [h.to_json() for h in _shown(answer)]}
                     if partial:  # only while a first index runs: other lines keep their keys
                         payload["partial"] = True
+                    if answer.lexical_only:  # only while the embedding model is not available
+                        payload["lexical_only"] = answer.embedding_error
                 except (ValueError, KeyError, TypeError) as exc:
                     # The id is kept whenever the line was an object: the caller can match the answer.
                     ident = req.get("id") if isinstance(req, dict) else None
@@ -352,11 +355,18 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
             err.print("error: give a query, or --batch to read queries from stdin")
             return 2
         partial = _partial(engine)
-        hits = _search(engine, args, args.query, args.k)
+        answer = _search(engine, args, args.query, args.k)
+        hits = _shown(answer)
     if partial:
         err.print(
             f"partial: the index is still being built ({partial['files']} of {partial['of_files']} "
             "files so far); these results cover what is indexed"
+        )
+    if answer.lexical_only:
+        why = escape(visible(answer.embedding_error))
+        err.print(
+            f"lexical only: the embedding model is not available ({why}); "
+            "these results are the lexical index's alone"
         )
     if args.json:
         sys.stdout.write(json.dumps([h.to_json() for h in hits], indent=2) + "\n")
@@ -378,13 +388,15 @@ def _partial(engine: Engine) -> dict[str, Any] | None:
     return run if run and run.get("partial") else None
 
 
-def _search(
-    engine: Engine, args: argparse.Namespace, query: str, k: int | None
-) -> Sequence[SearchHit | FileHit]:
-    """Units, or files with `--files`, under the command's filters and mode."""
-    if args.files:
-        return engine.search_files(query, k, _filters(args), args.mode)
-    return engine.search(query, k, _filters(args), args.mode)
+def _search(engine: Engine, args: argparse.Namespace, query: str, k: int | None) -> Answer:
+    """Units, or files with `--files`, under the command's filters and mode (lexical matches
+    alone, and why, when the embedding model is not available)."""
+    return engine.answer(query, k, _filters(args), args.mode, files=args.files)
+
+
+def _shown(answer: Answer) -> Sequence[SearchHit | FileHit]:
+    """What a query prints: its files with `--files`, else its units."""
+    return answer.files if answer.files else answer.hits
 
 
 def _print_file(out: Console, rank: int, found: FileHit) -> None:

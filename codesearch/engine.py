@@ -36,6 +36,7 @@ from codesearch.embedding.base import Vectors, normalize_rows
 from codesearch.errors import (
     CodesearchError,
     ConfigError,
+    EmbeddingError,
     IndexBusyError,
     IndexNotFoundError,
     IndexRunDeclinedError,
@@ -45,6 +46,7 @@ from codesearch.gitstage import ChangedFile
 from codesearch.indexer import Indexer, Progress, ProgressCallback, RunDoneCallback
 from codesearch.lexical import query_vector
 from codesearch.models import (
+    Answer,
     FileHit,
     IndexReport,
     SearchFilters,
@@ -74,6 +76,9 @@ MAX_QUERY_CHARS = 4096
 NAMED_LIMIT = 20
 #: Units shown under each file of a file-level ranking.
 FILE_HITS = 3
+#: Seconds an embedder that could not be loaded (its server down) is not tried again: a
+#: search that falls back to the lexical index costs one wait for the server, not two.
+EMBEDDER_RETRY_SECONDS = 10.0
 
 _GITIGNORE = "# Created by codesearch: the index is not part of the repository.\n*\n"
 
@@ -136,6 +141,7 @@ class Engine:
         self.index_dir = settings.resolved_index_dir(root)
         self._embedder = embedder
         self._given_embedder = embedder is not None  # a caller's embedder: no progressive upgrade
+        self._embedder_failed: tuple[float, EmbeddingError] | None = None
         self._lock = OwnerLock(self._prepare_dir())
         self._server: OwnerServer | None = None
         self._store: VectorStore | None = None
@@ -245,8 +251,35 @@ class Engine:
                 from codesearch.embedding.static import static_identity
 
                 return static_identity()
-        emb = self.embedder()
+        try:
+            emb = self.embedder()
+        except EmbeddingError:
+            recorded = self._recorded_identity()
+            if recorded is None:
+                raise
+            return recorded  # the server is down: its index is still searched lexically
         return emb.model_id, emb.dimensions
+
+    def _recorded_identity(self) -> tuple[str, int] | None:
+        """The identity of the index a server model built, without the server: its configured
+        dimensions, or the one index directory of that model; None if not known so."""
+        if self.settings.backend != "sglang" or self._given_embedder:
+            return None
+        from codesearch.embedding.openai_http import openai_model_id
+
+        model_id = openai_model_id(self.settings.resolved_model())
+        if self.settings.dimensions:
+            return model_id, self.settings.dimensions
+        prefix, tag = index_slug(model_id, 0).removesuffix("0d"), store_tag(self.settings)
+        indexes = self.index_dir / "indexes"
+        found = [
+            int(dims)
+            for p in (indexes.iterdir() if indexes.is_dir() else ())
+            if p.name.startswith(prefix)
+            and p.name.endswith("d" + tag)
+            and (dims := p.name[len(prefix) : len(p.name) - len(tag) - 1]).isdigit()
+        ]
+        return (model_id, found[0]) if len(found) == 1 else None
 
     @property
     def model_dir(self) -> Path:
@@ -261,7 +294,14 @@ class Engine:
         """The embedder, loaded on first use."""
         with self._open_lock:
             if self._embedder is None:
-                self._embedder = make_embedder(self.settings)
+                failed = self._embedder_failed
+                if failed is not None and time.monotonic() - failed[0] < EMBEDDER_RETRY_SECONDS:
+                    raise failed[1]
+                try:
+                    self._embedder = make_embedder(self.settings)
+                except EmbeddingError as exc:
+                    self._embedder_failed = (time.monotonic(), exc)
+                    raise
             return self._embedder
 
     def _open_store(self, create: bool) -> tuple[VectorStore, IndexState]:
@@ -539,6 +579,34 @@ class Engine:
             FileHit(path, hits[0].language if hits else "", score, tuple(hits))
             for (path, score, _), hits in zip(ranked[:k], per_file, strict=True)
         ]
+
+    def answer(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: str | None = None,
+        *,
+        files: bool = False,
+    ) -> Answer:
+        """The hits (with `files`, the files) for a query, as every front end shows them.
+
+        When the embedding model is not available (its server down, slow or answering junk)
+        the lexical index answers alone and the answer says why, rather than the search
+        failing: a front end shows lexical matches and a warning. A lexical search's own
+        failure, and every other error, is raised as by `search`."""
+
+        def ask(how: str | None) -> Answer:
+            if files:
+                return Answer(files=self.search_files(query, k, filters, how))
+            return Answer(hits=self.search(query, k, filters, how))
+
+        try:
+            return ask(mode)
+        except EmbeddingError as exc:
+            if (mode or self.settings.mode) == "lexical":
+                raise
+            return dataclasses.replace(ask("lexical"), embedding_error=str(exc))
 
     @staticmethod
     def _select_hits(rows: Sequence[Any], limit: int) -> list[tuple[SearchHit, int, bool]]:

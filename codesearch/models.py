@@ -129,6 +129,23 @@ class FileHit:
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """What a front end shows for a query (`Engine.answer`): the units, or the files of a
+    file-level search, and, when the embedding model was not available, why; the hits are
+    then the lexical index's alone."""
+
+    hits: list[SearchHit] = field(default_factory=list)
+    files: list[FileHit] = field(default_factory=list)
+    #: Why the dense half was left out ("" when it was not).
+    embedding_error: str = ""
+
+    @property
+    def lexical_only(self) -> bool:
+        """Whether the embedding model was not available, so the lexical index alone answered."""
+        return bool(self.embedding_error)
+
+
+@dataclass(frozen=True, slots=True)
 class SearchFilters:
     """Restrictions on a search; empty means no restriction."""
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -23,10 +23,10 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from codesearch import (
+    Answer,
     CodesearchError,
     ConfigError,
     EmbeddingError,
-    Engine,
     IndexBusyError,
     IndexNotFoundError,
     SearchFilters,
@@ -54,8 +54,6 @@ from .root import ServedRoot
 from .sandbox import Sandbox
 
 log = logging.getLogger("codesearch_mcp")
-
-T = TypeVar("T")
 
 #: The most results one call may ask for.
 MAX_K = 50
@@ -145,21 +143,42 @@ class CodesearchMCP:
     def _error(self, exc: CodesearchError) -> ToolError:
         """A library error as a tool error that says what to do."""
         if isinstance(exc, EmbeddingError):
-            if self.settings.backend == "sglang":
-                advice = (
-                    f"start the embedding server at {self.settings.embed_url} (`codesearch serve` on a "
-                    "GPU machine), point the `embed_url` option at a running one, or use the CPU model "
-                    '(backend = "local") and restart this server'
-                )
-            else:
-                advice = "reinstall codesearch (`pip install --force-reinstall codesearch`), then restart"
             return ToolError(
-                f"the embedding model is not available: {exc}. What to do: {advice}. The index keeps what it "
-                "has; index_status tells when indexing goes on."
+                f"the embedding model is not available: {exc}. What to do: {self._embedding_advice()}. "
+                "The index keeps what it has; index_status tells when indexing goes on."
             )
         if isinstance(exc, IndexBusyError):
             return ToolError(f"the index is busy: {exc}. Try again in a moment.")
         return ToolError(f"codesearch: {exc}")
+
+    def _embedding_advice(self) -> str:
+        if self.settings.backend == "sglang":
+            return (
+                f"start the embedding server at {self.settings.embed_url} (`codesearch serve` on a "
+                "GPU machine), point the `embed_url` option at a running one, or use the CPU model "
+                '(backend = "local") and restart this server'
+            )
+        return "reinstall codesearch (`pip install --force-reinstall codesearch`), then restart"
+
+    def _answer(
+        self, query: str, k: int, filters: SearchFilters, partial: bool, files: bool = False
+    ) -> tuple[Answer, bool]:
+        """The library's answer (lexical matches alone while the embedding model is not available)."""
+        try:
+            return self.root.call(lambda e: e.answer(query, k, filters, files=files)), partial
+        except IndexNotFoundError:  # the first pass has not written anything yet
+            return Answer(), True
+        except CodesearchError as exc:
+            raise self._error(exc) from None
+
+    def _answer_note(self, answer: Answer, partial: bool) -> str:
+        notes = [self._note(partial)]
+        if answer.lexical_only:
+            notes.append(
+                f"the embedding model is not available: {answer.embedding_error}; these are lexical "
+                f"matches only. What to do: {self._embedding_advice()}"
+            )
+        return "; ".join(n for n in notes if n)
 
     def _note(self, partial: bool) -> str:
         if not partial:
@@ -172,18 +191,16 @@ class CodesearchMCP:
             )
         return f"still indexing ({self.root.message}): files not indexed yet are missing; search again later"
 
-    def _searched(self, work: Callable[[Engine], list[T]], partial: bool) -> tuple[list[T], bool]:
+    def _search(
+        self, query: str, k: int, filters: SearchFilters, partial: bool
+    ) -> tuple[list[SearchHit], bool]:
+        """Units for a query, as the library ranks them (an error where the model is not available)."""
         try:
-            return self.root.call(work), partial
+            return self.root.call(lambda e: e.search(query, k, filters)), partial
         except IndexNotFoundError:  # the first pass has not written anything yet
             return [], True
         except CodesearchError as exc:
             raise self._error(exc) from None
-
-    def _search(
-        self, query: str, k: int, filters: SearchFilters, partial: bool
-    ) -> tuple[list[SearchHit], bool]:
-        return self._searched(lambda e: e.search(query, k, filters), partial)
 
     def _filters(
         self, languages: list[str] | None, paths: list[str] | None, kinds: list[Kind] | None
@@ -224,16 +241,14 @@ class CodesearchMCP:
             raise ToolError("the query is empty; describe the code to find")
         filters = self._filters(languages, paths, kinds)
         partial = self.root.partial
-        if files_only:  # each file's best unit, as search_files ranks the files
-            ranked, partial = self._searched(lambda e: e.search_files(query, k, filters), partial)
-            found = [f.hits[0] for f in ranked if f.hits]
-        else:
-            found, partial = self._search(query, k, filters, partial)
+        found, partial = self._answer(query, k, filters, partial, files=files_only)
+        # With files_only, each file's best unit, as search_files ranks the files.
+        shown = [f.hits[0] for f in found.files if f.hits] if files_only else found.hits
         answer = SearchAnswer(
             root=str(self.sandbox.root),
             partial=partial,
-            hits=hits(found, self.sandbox, 0 if files_only else self.snippet_chars),
-            note=self._note(partial),
+            hits=hits(shown, self.sandbox, 0 if files_only else self.snippet_chars),
+            note=self._answer_note(found, partial),
         )
         return _result(answer)
 
@@ -257,12 +272,12 @@ class CodesearchMCP:
         if not query.strip():
             raise ToolError("the query is empty; describe the code to find")
         filters = self._filters(languages, paths, kinds)
-        ranked, partial = self._searched(lambda e: e.search_files(query, k, filters), self.root.partial)
+        found, partial = self._answer(query, k, filters, self.root.partial, files=True)
         answer = FilesAnswer(
             root=str(self.sandbox.root),
             partial=partial,
-            files=files(ranked, self.sandbox),
-            note=self._note(partial),
+            files=files(found.files, self.sandbox),
+            note=self._answer_note(found, partial),
         )
         return _result(answer)
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from codesearch import (
     CodesearchError,
-    EmbeddingError,
     Engine,
     FileHit,
     IndexBusyError,
@@ -254,35 +253,27 @@ class FolderIndex:
         if engine is None:
             return FolderSearch([], partial=True, warning=self._message if self._state == ERROR else "")
 
-        def ask(mode: str | None) -> FolderSearch:
-            if files:
-                return FolderSearch([], partial=partial, files=engine.search_files(query, k, filters, mode))
-            return FolderSearch(engine.search(query, k, filters, mode), partial=partial)
-
         try:
-            found = ask(mode)
+            answer = engine.answer(query, k, filters, mode, files=files)
         except IndexNotFoundError:
             return FolderSearch([], partial=True)
         except IndexBusyError as exc:
             if not engine.owner and self._take_over(engine):  # the owning process has ended
                 return self.search(query, k, filters, mode, files)
             return FolderSearch([], partial=partial, warning=str(exc))
-        except EmbeddingError as exc:
-            warning = (
-                f"the embedding model is not available ({exc}); showing lexical matches only. "
-                "Check the embedding server (start it with `codesearch serve`) "
-                "or the codesearch.embedUrl setting."
-            )
-            if not self._embedding_down:
-                self._embedding_down = True
-                self._on_notice(f"codesearch: {warning}", True)
-            try:
-                found = ask("lexical")
-            except IndexNotFoundError:
-                found = FolderSearch([], partial=partial)
-            return replace(found, warning=warning)
-        self._embedding_down = False
-        return found
+        found = FolderSearch(answer.hits, partial=partial, files=answer.files)
+        if not answer.lexical_only:
+            self._embedding_down = False
+            return found
+        warning = (
+            f"the embedding model is not available ({answer.embedding_error}); showing lexical matches "
+            "only. Check the embedding server (start it with `codesearch serve`) "
+            "or the codesearch.embedUrl setting."
+        )
+        if not self._embedding_down:
+            self._embedding_down = True
+            self._on_notice(f"codesearch: {warning}", True)
+        return replace(found, warning=warning)
 
     def _take_over(self, engine: Engine) -> bool:
         """Become the index's owner (and start watching) if its owner went away; True if done."""

@@ -265,7 +265,9 @@ async def test_answers_while_indexing_are_partial(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_embedding_backend_down_is_a_tool_error_and_the_server_survives(tmp_path: Path) -> None:
+async def test_embedding_backend_down_gives_lexical_matches_and_the_server_survives(tmp_path: Path) -> None:
+    """Searches answer from the lexical index with a note that says why and what to do
+    (Engine.answer); a tool that needs the model (find_similar_code) is a tool error."""
     repo = sample_repo(tmp_path)
     with socket.socket() as sock:  # a loopback port nothing listens on
         sock.bind(("127.0.0.1", 0))
@@ -285,10 +287,10 @@ async def test_embedding_backend_down_is_a_tool_error_and_the_server_survives(tm
                 break
             await asyncio.sleep(0.1)
         assert f"127.0.0.1:{port}" in status["message"] and "trying again" in status["message"]
-        for _ in range(2):
-            message = await refused(session, "search_code", query=QUERY)
-            assert "embedding model is not available" in message and f"127.0.0.1:{port}" in message
-            assert "What to do" in message and "codesearch serve" in message
+        for tool in ("search_code", "search_files"):
+            note = (await call(session, tool, query=QUERY))["note"]
+            assert "embedding model is not available" in note and f"127.0.0.1:{port}" in note
+            assert "lexical matches only" in note and "What to do" in note and "codesearch serve" in note
         status = await call(session, "index_status")
         assert status["state"] in ("starting", "indexing") and status["partial"] is True
         assert status["backend"] == "sglang"

@@ -55,3 +55,26 @@ def test_server_down_is_one_clear_line(nasty_repo: Path) -> None:
     assert out.returncode == 8, out.stderr
     assert "not answering" in out.stderr and "Traceback" not in out.stderr
     assert out.stderr.strip().count("\n") == 0
+
+
+def test_a_query_while_the_server_is_down_answers_from_the_lexical_index(nasty_repo: Path) -> None:
+    """Engine.answer's fallback, as `codesearch query` shows it: lexical matches (also for a
+    dense query) and one line on stderr saying why; --json stays a list, --batch lines say
+    `lexical_only`. The index's directory is found without the server (its dimensions)."""
+    env = {"CODESEARCH_CONTEXT_LENGTH": "4096", "CODESEARCH_TIMEOUT": "2"}
+    with EmbedServer(dims=64, context_length=4096, model="test-model") as srv:
+        flags = ["--backend", "sglang", "--embed-url", srv.url, "--model", "test-model"]
+        assert cs("index", str(nasty_repo), "-q", *flags, env=env).returncode == 0
+    # The server is gone now: nothing listens on its port.
+    query = ["query", "upload_with_retry", "--root", str(nasty_repo), *flags]
+    out = cs(*query, "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) and "Traceback" not in out.stderr
+    assert out.stderr.startswith("lexical only: the embedding model is not available")
+    assert out.stderr.strip().count("\n") == 0
+    files = cs(*query, "--files", "--mode", "dense", env=env)  # a dense query too
+    assert files.returncode == 0 and "src/net/upload.py" in files.stdout
+    assert files.stderr.startswith("lexical only:")
+    batch = cs(*query[:1], "--batch", *query[2:], env=env, stdin='{"id": 1, "query": "retry upload"}\n')
+    line = json.loads(batch.stdout)
+    assert line["id"] == 1 and line["results"] and "not answering" in line["lexical_only"]

@@ -81,6 +81,11 @@ def _server_message(resp: httpx.Response) -> str:
     return text[:297] + "..." if len(text) > 300 else text or "(empty body)"
 
 
+def openai_model_id(model: str) -> str:
+    """The model id (index identity, cache key) of a server's model."""
+    return f"openai:{model}"
+
+
 class OpenAIEmbedder:
     """Embeds through an OpenAI-compatible `/v1/embeddings` server (see module docstring).
 
@@ -172,7 +177,7 @@ class OpenAIEmbedder:
         #: Vector length; fixed for the session.
         self.dimensions: int = self._dims
         #: The model; the index identity and cache key add `dimensions` themselves.
-        self.model_id = f"openai:{model}"
+        self.model_id = openai_model_id(model)
 
     def __repr__(self) -> str:
         return f"OpenAIEmbedder(url={self.url!r}, model={self.model!r}, dimensions={self._dims})"
