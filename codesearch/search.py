@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import pathspec
 
 from codesearch.models import SearchHit
 from codesearch.store.base import Candidate
+
+T = TypeVar("T")
+#: The reciprocal-rank constant of `merge_ranked`.
+MERGE_RRF_K = 60
 
 MODES = ("hybrid", "dense", "lexical")
 
@@ -112,3 +116,20 @@ def drop_shadowed_containers(hits: Iterable[SearchHit], limit: int = 0) -> list[
         if limit and len(kept) >= limit:
             break
     return kept
+
+
+def merge_ranked(lists: Sequence[Sequence[T]], score: Callable[[T], float]) -> list[T]:
+    """The ranked hits of several indexes (workspace folders) as one list.
+
+    Each index's scores are normalised over its own candidates, so a folder with nothing
+    relevant still scores its best hit near the top: scores of two indexes do not compare.
+    The lists are merged by reciprocal rank (1 / (MERGE_RRF_K + rank)), which interleaves
+    them by their own order; hits of the same rank are ordered by score, then by list.
+    """
+    ranked = [
+        (1.0 / (MERGE_RRF_K + rank), score(item), -n, item)
+        for n, items in enumerate(lists)
+        for rank, item in enumerate(items, 1)
+    ]
+    ranked.sort(key=lambda r: (r[0], r[1], r[2]), reverse=True)
+    return [r[3] for r in ranked]

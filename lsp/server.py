@@ -37,7 +37,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from codesearch import CodesearchError, FileHit, SearchFilters, SearchHit, Settings
-from codesearch.search import MODES
+from codesearch.search import MODES, merge_ranked
 
 from . import __version__
 from .convert import file_result, search_result, symbol_information
@@ -209,10 +209,10 @@ class CodesearchServer(LanguageServer):
     def _ranked(
         self, query: str, k: int | None, filters: SearchFilters, mode: str | None, only: str | None
     ) -> tuple[list[tuple[FolderIndex, SearchHit]], bool, list[str]]:
-        """Hits of every folder (or the one `only` names), merged by score; partial; warnings."""
+        """Hits of every folder (or the one `only` names), merged by rank (merge_ranked); partial;
+        warnings."""
         answers, partial, warnings = self._searched(query, k, filters, mode, only, files=False)
-        hits = [(folder, h) for folder, found in answers for h in found.hits]
-        hits.sort(key=lambda fh: -fh[1].score)
+        hits = merge_ranked([[(folder, h) for h in found.hits] for folder, found in answers], _score)
         return hits, partial, warnings
 
     def search(self, params: Any) -> dict[str, Any]:
@@ -225,8 +225,9 @@ class CodesearchServer(LanguageServer):
         body: dict[str, Any]
         if files:
             answers, partial, warnings = self._searched(query, k, filters, mode, only, files=True)
-            ranked: list[tuple[FolderIndex, FileHit]] = [(f, h) for f, found in answers for h in found.files]
-            ranked.sort(key=lambda fh: -fh[1].score)
+            ranked: list[tuple[FolderIndex, FileHit]] = merge_ranked(
+                [[(f, h) for h in found.files] for f, found in answers], _score
+            )
             body = {"files": [file_result(f.root, h) for f, h in ranked[:limit]], "partial": partial}
         else:
             hits, partial, warnings = self._ranked(query, k, filters, mode, only)
@@ -264,6 +265,10 @@ class CodesearchServer(LanguageServer):
             return []
         hits, _, _ = self._ranked(query, None, SearchFilters(), None, None)
         return [symbol_information(f.root, h) for f, h in hits]
+
+
+def _score(found: tuple[FolderIndex, SearchHit | FileHit]) -> float:
+    return found[1].score
 
 
 def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | None, str | None, bool]:

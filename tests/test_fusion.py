@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codesearch.models import SearchHit
-from codesearch.search import drop_shadowed_containers, fuse, match_paths
+from codesearch.search import drop_shadowed_containers, fuse, match_paths, merge_ranked
 from codesearch.store.base import Candidate
 
 
@@ -73,3 +73,16 @@ def test_score_fusion_weighs_normalised_scores() -> None:
     # 2: 0.5 * (0.39 / 0.40) + 0.5 * 1.0; 1: 0.5 * 1.0 + 0.5 * 0.0; 4: 0.5 * (8 / 9)
     assert [r[0].id for r in ranked] == [2, 1, 4, 3]
     assert scores[2] == 0.988 and scores[1] == 0.5 and scores[3] == 0.0
+
+
+def test_merge_ranked_interleaves_indexes_by_their_own_order() -> None:
+    """Two folders' lists: each normalises its scores over its own candidates, so a folder of
+    weak matches (b) scores as high as one of strong matches (a); the merge goes by rank."""
+    a = [("a1", 0.9), ("a2", 0.8), ("a3", 0.7)]
+    b = [("b1", 1.0), ("b2", 0.95), ("b3", 0.94), ("b4", 0.93)]
+    merged = merge_ranked([a, b], lambda item: item[1])
+    assert [name for name, _ in merged] == ["b1", "a1", "b2", "a2", "b3", "a3", "b4"]
+    # Same rank and score: the first list's first; one list alone keeps its order.
+    assert merge_ranked([[("x", 0.5)], [("y", 0.5)]], lambda item: item[1]) == [("x", 0.5), ("y", 0.5)]
+    assert merge_ranked([b], lambda item: item[1]) == b
+    assert merge_ranked([], lambda item: 0.0) == []
