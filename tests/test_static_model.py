@@ -125,3 +125,19 @@ def test_long_lines_are_not_remembered() -> None:
     assert np.allclose(emb.embed_documents([text]), first)
     assert lexical.document_vector(text) == lexical.document_vector(text)
     assert f"    {line}" not in lexical._line_memo and "def load():" in lexical._line_memo
+
+
+def test_token_ids_are_the_tokenizers_of_each_piece_on_real_files(static: StaticEmbedder) -> None:
+    """The memos keep ids as int32 bytes, line by line: a text's ids are still the tokenizer's
+    ids of its identifier pieces, in order (this repository's modules, read twice: from the
+    tokenizer, then from the memo)."""
+    root = Path(__file__).resolve().parents[1]
+    texts = [p.read_text() for p in sorted((root / "codesearch").rglob("*.py"))[:40]]
+    for text in texts:
+        pieces = split_identifiers(text)
+        want = [
+            i for enc in static._tokenizer.encode_batch(pieces, add_special_tokens=False) for i in enc.ids
+        ]
+        for _ in range(2):
+            assert np.frombuffer(static._text_ids(text), dtype=np.int32).tolist() == want
+        assert static.count_tokens([text]) == [len(want)]

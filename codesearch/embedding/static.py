@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
-from itertools import chain
+from typing import cast
 
 import numpy as np
 
@@ -40,6 +40,8 @@ _PIECE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_a-zA-Z
 _MEMO_SIZE = 200_000
 #: Lines longer than this are tokenized each time, not remembered.
 _LINE_MEMO_MAX_CHARS = 2_000
+#: Token ids as the memos keep them (the vocabulary is far under 2**31).
+_ID = np.dtype(np.int32)
 
 
 def _data() -> Traversable:
@@ -90,12 +92,13 @@ class StaticEmbedder:
         self.dimensions = int(table.shape[1])
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        self._memo: dict[str, list[int]] = {}
-        self._lines: dict[str, list[int]] = {}
+        self._memo: dict[str, bytes] = {}
+        self._lines: dict[str, bytes] = {}
 
-    def _learn(self, pieces: Sequence[str]) -> dict[str, list[int]]:
-        """The piece memo, holding every one of `pieces` (each new piece through the tokenizer
-        once, in one batch); a full memo is started anew."""
+    def _learn(self, pieces: Sequence[str]) -> dict[str, bytes]:
+        """The piece memo (each piece's token ids as int32 bytes), holding every one of
+        `pieces` (each new piece through the tokenizer once, in one batch); a full memo is
+        started anew."""
         memo = self._memo
         missing = list({p: None for p in pieces if p not in memo})
         if missing:
@@ -105,59 +108,57 @@ class StaticEmbedder:
             for piece, enc in zip(
                 missing, self._tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
             ):
-                memo[piece] = enc.ids
+                memo[piece] = np.array(enc.ids, dtype=_ID).tobytes()
         return memo
 
-    def _piece_ids(self, pieces: list[str]) -> list[int]:
-        """Token ids of a text's pieces."""
-        memo = self._learn(pieces)
-        return list(chain.from_iterable(map(memo.__getitem__, pieces)))
-
-    def _text_ids(self, text: str) -> list[int]:
-        """Token ids of a text, line by line (no piece spans a newline, so they are the text's
-        own): a line is met in its function's unit, its class's and its file's, so each line
-        is remembered; the pieces of the lines not yet seen go to the tokenizer at once."""
+    def _text_ids(self, text: str) -> bytes:
+        """Token ids of a text as int32 bytes, line by line (no piece spans a newline, so they
+        are the text's own): a line is met in its function's unit, its class's and its
+        file's, so each line is remembered; the pieces of the lines not yet seen go to the
+        tokenizer at once. Bytes, not lists: joining them costs nothing per token."""
         lines = text.split("\n")
         memo = self._lines
+        known = list(map(memo.get, lines))
+        if None not in known:
+            return b"".join(cast("list[bytes]", known))
         new = [line for line in dict.fromkeys(lines) if line not in memo]
-        if not new:
-            return list(chain.from_iterable(map(memo.__getitem__, lines)))
         if len(memo) + len(new) > _MEMO_SIZE:
             memo = self._lines = {}
             new = list(dict.fromkeys(lines))
         pieces = [split_identifiers(line) for line in new]
-        known = self._learn([p for line in pieces for p in line])
+        piece_ids = self._learn([p for line in pieces for p in line])
         fresh = {
-            line: list(chain.from_iterable(map(known.__getitem__, parts)))
-            for line, parts in zip(new, pieces, strict=True)
+            line: b"".join(map(piece_ids.__getitem__, parts)) for line, parts in zip(new, pieces, strict=True)
         }
         # Long lines (data, generated code) are not kept: the memo's size stays bounded.
         memo.update((line, ids) for line, ids in fresh.items() if len(line) <= _LINE_MEMO_MAX_CHARS)
-        return list(chain.from_iterable(fresh[line] if line in fresh else memo[line] for line in lines))
+        return b"".join(fresh[line] if line in fresh else memo[line] for line in lines)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes (after identifier splitting)."""
-        return [len(self._text_ids(t)) for t in texts]
+        return [len(self._text_ids(t)) // _ID.itemsize for t in texts]
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:
         """One normalised vector per text: its windows' mean vectors, averaged."""
         count = len(texts)
         if not count:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        flat: list[int] = []
+        parts: list[bytes] = []
         starts: list[int] = []
         owners: list[int] = []
+        size = 0
         for i, text in enumerate(texts):
             ids = self._text_ids(text)
-            base = len(flat)
-            for start in range(0, len(ids), STATIC_WINDOW_TOKENS):
-                starts.append(base + start)
+            n = len(ids) // _ID.itemsize
+            for start in range(0, n, STATIC_WINDOW_TOKENS):
+                starts.append(size + start)
                 owners.append(i)
-            flat.extend(ids)
-        if not flat:
+            parts.append(ids)
+            size += n
+        if not size:
             return np.zeros((count, self.dimensions), dtype=np.float32)
-        bounds = [*starts, len(flat)]
-        token_ids = np.asarray(flat, dtype=np.int64)
+        bounds = [*starts, size]
+        token_ids = np.frombuffer(b"".join(parts), dtype=_ID)
         windows = np.empty((len(starts), self.dimensions), dtype=np.float32)
         first = 0
         while first < len(starts):
