@@ -25,7 +25,17 @@ from codesearch.errors import (
     WatchError,
 )
 from codesearch.indexer import Progress
-from codesearch.models import Answer, CodeUnit, FileHit, IndexReport, SearchFilters, SearchHit
+from codesearch.models import (
+    Answer,
+    CodeUnit,
+    FileHit,
+    IndexReport,
+    IndexStatus,
+    RunStatus,
+    SearchFilters,
+    SearchHit,
+    UpgradeStatus,
+)
 
 __all__ = [
     "Answer",
@@ -45,14 +55,17 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexReport",
+    "IndexStatus",
     "ModelLoadError",
     "ParseError",
     "Progress",
+    "RunStatus",
     "SearchFilters",
     "SearchHit",
     "Settings",
     "StoreError",
     "UnitLocation",
+    "UpgradeStatus",
     "WatchError",
     "WatchUpdate",
     "Watcher",

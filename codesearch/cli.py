@@ -30,7 +30,7 @@ from codesearch.config import load_settings, options_table
 from codesearch.engine import Engine
 from codesearch.errors import CodesearchError
 from codesearch.indexer import Progress
-from codesearch.models import Answer, FileHit, SearchFilters, SearchHit
+from codesearch.models import Answer, FileHit, RunStatus, SearchFilters, SearchHit
 from codesearch.safefs import inside_root
 
 SNIPPET_MAX_LINES = 8
@@ -381,7 +381,7 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-def _partial(engine: Engine) -> dict[str, Any] | None:
+def _partial(engine: Engine) -> RunStatus | None:
     """The run under way when searches see only part of the index (a first index in another
     process, or one resuming an interrupted run); None otherwise."""
     run = engine.indexing()

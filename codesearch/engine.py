@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -49,8 +49,11 @@ from codesearch.models import (
     Answer,
     FileHit,
     IndexReport,
+    IndexStatus,
+    RunStatus,
     SearchFilters,
     SearchHit,
+    UpgradeStatus,
     content_hash,
 )
 from codesearch.moving import move_points
@@ -423,7 +426,7 @@ class Engine:
             )
         return self._upgraded
 
-    def upgrade_status(self) -> dict[str, Any] | None:
+    def upgrade_status(self) -> UpgradeStatus | None:
         """How far the upgrade is: {model, files, of_files, searching}; None without one or an index."""
         if not self.owner:
             return self.status().get("upgrade")
@@ -499,7 +502,7 @@ class Engine:
             self._live = None
         return report
 
-    def indexing(self) -> dict[str, Any] | None:
+    def indexing(self) -> RunStatus | None:
         """The index run under way in the owning process, None when none runs:
         {phase, files, of_files, partial}. `partial`: the index was not complete when the run
         began (a first index, or one resuming an interrupted run), so searches see part of it."""
@@ -510,7 +513,7 @@ class Engine:
                 raise
             except CodesearchError:  # an owner of an older version, which cannot tell
                 return None
-            return dict(found) if isinstance(found, dict) else None
+            return cast(RunStatus, dict(found)) if isinstance(found, dict) else None
         live = self._live
         if live is None:
             return None
@@ -766,14 +769,14 @@ class Engine:
         finally:
             state.close()
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> IndexStatus:
         """What is indexed, how fresh, with which model, where, and how big."""
         if not self.owner:
             reply = self._ask({"op": rpc.STATUS})
             with rpc.reading_reply():
-                return dict(reply["status"])
+                return cast(IndexStatus, dict(reply["status"]))
         model_id, dims = self._identity()
-        info: dict[str, Any] = {
+        info: IndexStatus = {
             "root": str(self.root),
             "index_dir": str(self.index_dir),
             "backend": self.settings.backend,
@@ -795,17 +798,19 @@ class Engine:
         files, units, by_kind, by_lang = state.counts()
         last = state.get_meta("last_indexed")
         info.update(
-            indexed=True,
-            files=files,
-            units=units,
-            store_points=store.count(),
-            pending=len(state.pending()),
-            units_by_kind=by_kind,
-            units_by_language=by_lang,
-            last_indexed=float(last) if last else None,
-            age_seconds=round(time.time() - float(last), 1) if last else None,
-            complete=state.get_meta("run") == "complete",
-            size_bytes=_dir_size(directory),
+            {
+                "indexed": True,
+                "files": files,
+                "units": units,
+                "store_points": store.count(),
+                "pending": len(state.pending()),
+                "units_by_kind": by_kind,
+                "units_by_language": by_lang,
+                "last_indexed": float(last) if last else None,
+                "age_seconds": round(time.time() - float(last), 1) if last else None,
+                "complete": state.get_meta("run") == "complete",
+                "size_bytes": _dir_size(directory),
+            }
         )
         live = self.indexing()
         if live is not None:

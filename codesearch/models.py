@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 #: Kinds a unit can have. "file" holds a whole file (or one part of a long file);
 #: "section" is a window of a non-code text file.
@@ -143,6 +144,54 @@ class Answer:
     def lexical_only(self) -> bool:
         """Whether the embedding model was not available, so the lexical index alone answered."""
         return bool(self.embedding_error)
+
+
+class RunStatus(TypedDict):
+    """The index run under way in the process that owns the index (`Engine.indexing`).
+    `partial`: the index was not complete when the run began, so searches see part of it."""
+
+    phase: str
+    files: int
+    of_files: int
+    partial: bool
+
+
+class UpgradeStatus(TypedDict):
+    """How far the progressive index's upgrade is (`Engine.upgrade_status`); `searching`:
+    searches use the upgrade model already."""
+
+    model: str
+    files: int
+    of_files: int
+    searching: bool
+
+
+class IndexStatus(TypedDict, total=False):
+    """What `Engine.status()` tells, the form of `codesearch status --json`. Always there:
+    root, index_dir, backend, model, dimensions, store, indexed, other_indexes; once
+    indexed, the counts and dates; `indexing` while a run goes on, `upgrade` with a
+    progressive index."""
+
+    root: str
+    index_dir: str
+    backend: str
+    model: str
+    dimensions: int
+    store: str
+    indexed: bool
+    other_indexes: list[str]
+    files: int
+    units: int
+    store_points: int
+    pending: int
+    units_by_kind: dict[str, int]
+    units_by_language: dict[str, int]
+    last_indexed: float | None
+    age_seconds: float | None
+    complete: bool
+    size_bytes: int
+    indexing: RunStatus
+    upgrade: UpgradeStatus
 
 
 @dataclass(frozen=True, slots=True)
