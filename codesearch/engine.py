@@ -37,6 +37,7 @@ from codesearch.errors import (
     CodesearchError,
     ConfigError,
     EmbeddingError,
+    EmbeddingServerError,
     IndexBusyError,
     IndexNotFoundError,
     IndexRunDeclinedError,
@@ -299,7 +300,7 @@ class Engine:
             if self._embedder is None:
                 failed = self._embedder_failed
                 if failed is not None and time.monotonic() - failed[0] < EMBEDDER_RETRY_SECONDS:
-                    raise failed[1]
+                    raise type(failed[1])(str(failed[1]))  # a new one: tracebacks are per raise
                 try:
                     self._embedder = make_embedder(self.settings)
                 except EmbeddingError as exc:
@@ -471,6 +472,8 @@ class Engine:
     def _run(self, progress: ProgressCallback | None, only: list[str] | None) -> IndexReport:
         if not self.owner:
             raise IndexBusyError("this engine does not own the index; open it with write=True")
+        if self.settings.backend == "sglang" and not self._given_embedder:
+            self.embedder()  # a server that is down fails the run before it starts (searches need not)
         store, state = self._open_store(create=True)
         indexer = Indexer(
             self.root,
@@ -594,10 +597,12 @@ class Engine:
     ) -> Answer:
         """The hits (with `files`, the files) for a query, as every front end shows them.
 
-        When the embedding model is not available (its server down, slow or answering junk)
-        the lexical index answers alone and the answer says why, rather than the search
-        failing: a front end shows lexical matches and a warning. A lexical search's own
-        failure, and every other error, is raised as by `search`."""
+        When the embedding server is not available (down, slow or answering junk) the
+        lexical index answers alone and the answer says why, rather than the search failing:
+        a front end shows lexical matches and a warning; the next query asks the server
+        again (dense search comes back as soon as it answers). A lexical search's own failure, a local
+        model that cannot load (a broken install), and every other error are raised as by
+        `search`."""
 
         def ask(how: str | None) -> Answer:
             if files:
@@ -606,10 +611,10 @@ class Engine:
 
         try:
             return ask(mode)
-        except EmbeddingError as exc:
+        except EmbeddingServerError as exc:  # not ModelLoadError: a broken install stays an error
             if (mode or self.settings.mode) == "lexical":
                 raise
-            return dataclasses.replace(ask("lexical"), embedding_error=str(exc))
+            return dataclasses.replace(ask("lexical"), embedding_error=str(exc) or type(exc).__name__)
 
     @staticmethod
     def _select_hits(rows: Sequence[Any], limit: int) -> list[tuple[SearchHit, int, bool]]:
