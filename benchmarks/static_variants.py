@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import pypi_source
 
-from codesearch.embedding.static import StaticEmbedder, split_identifiers
+from codesearch.embedding.static import StaticEmbedder
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".data" / "compare_models"
@@ -63,7 +63,7 @@ def main() -> None:
     static("static (shipped)")
     counts = np.zeros(emb._table.shape[0])
     for path in sorted(pypi_source("django", "5.1.4").rglob("*.py")):
-        ids = emb._piece_ids(split_identifiers(path.read_text(errors="replace")))
+        ids = np.frombuffer(emb._text_ids(path.read_text(errors="replace")), dtype=np.int32)
         np.add.at(counts, ids, 1)
     freq = (counts + 1) / (counts.sum() + len(counts))
     shipped = emb._table.copy()
