@@ -1,4 +1,5 @@
-"""The `codesearch` command: argument parsing, output formatting, exit codes.
+"""The `codesearch` command: its subcommands and exit codes (arguments in cli_args, what it
+prints for people in cli_render).
 
 Exit codes: 0 success; 1 an error without a more specific code; 2 bad usage;
 3 configuration; 4 no index yet; 5 index busy; 6 model/dimension mismatch;
@@ -13,144 +14,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.syntax import Syntax
 
 from codesearch import cli_dupes
+from codesearch.cli_args import build_parser, overrides
+from codesearch.cli_render import (
+    count_printer,
+    print_file,
+    print_hit,
+    print_status,
+    progress_printer,
+    visible,
+    waiting_printer,
+)
 from codesearch.config import load_settings, options_table
 from codesearch.engine import Engine
 from codesearch.errors import CodesearchError
-from codesearch.indexer import Progress
 from codesearch.models import Answer, FileHit, RunStatus, SearchFilters, SearchHit
-from codesearch.safefs import inside_root
-
-SNIPPET_MAX_LINES = 8
-_LEXERS = {"csharp": "csharp", "tsx": "tsx", "text": "text", "bash": "bash", "cpp": "cpp"}
-
-
-def _add_option_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("options (flag > CODESEARCH_* env > .codesearch.toml > user config > default)")
-    g.add_argument("--index-dir", help="where the index lives")
-    g.add_argument("--backend", choices=("local", "sglang"), help="embedding backend")
-    g.add_argument("--embed-url", help="embedding server base URL (backend sglang)")
-    g.add_argument("--model", help="embedding model name (backend sglang)")
-    g.add_argument("--dimensions", type=int, help="vector size asked of the server")
-    g.add_argument("--threads", type=int, help="CPU threads for the local model")
-    g.add_argument("--exclude", action="append", help="extra gitignore-style pattern to leave out")
-    g.add_argument("--store", choices=("edge", "qdrant"), help="vector store (default: embedded edge)")
-    g.add_argument("--qdrant-url", help="Qdrant server URL (store qdrant)")
-    g.add_argument("--qdrant-path", help="qdrant-client local-mode directory (tests and demos)")
-    g.add_argument("--qdrant-collection", help="Qdrant collection name")
-    g.add_argument(
-        "--all-repositories", action="store_true", default=None, help="search every repository in Qdrant"
-    )
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="codesearch", description="Semantic code search on your own machine."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("index", help="index a repository (incremental)")
-    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    p.add_argument("--dry-run", action="store_true", help="list what would be indexed; embed nothing")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
-    p.add_argument(
-        "--upgrade",
-        action="store_true",
-        help="also build the progressive index's transformer index now (minutes; `watch` and the "
-        "language server do it in the background)",
-    )
-    _add_option_flags(p)
-
-    p = sub.add_parser("query", help="search the index")
-    p.add_argument("query", nargs="?", help="what to look for, in words or code")
-    p.add_argument("-k", type=int, help="number of results (default 10)")
-    p.add_argument("--lang", action="append", help="only this language (repeatable)")
-    p.add_argument(
-        "--path", action="append", help="only paths matching this glob, e.g. 'src/**' (repeatable)"
-    )
-    p.add_argument("--kind", action="append", help="only this unit kind: function, method, class, file, ...")
-    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), help="retrieval mode")
-    p.add_argument("--root", default=".", help="repository root (default: .)")
-    p.add_argument("--json", action="store_true", help="print results as a JSON list")
-    p.add_argument("--files", action="store_true", help="rank files (with their best units), not units")
-    p.add_argument("--batch", action="store_true", help='read JSON lines {"id","query","k"} on stdin')
-    _add_option_flags(p)
-
-    p = sub.add_parser("status", help="what is indexed, how fresh, with which model, where")
-    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument("--json", action="store_true", help="print as one JSON object")
-    _add_option_flags(p)
-
-    for name, text in (
-        ("export", "copy the embedded index to a Qdrant server (--qdrant-url) without re-embedding"),
-        ("import", "copy this repository's index from a Qdrant server into the embedded store"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
-        p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-        _add_option_flags(p)
-
-    p = sub.add_parser("serve", help="start SGLang with Qwen3-Embedding on this machine's GPU")
-    p.add_argument("--model", help="model path or hub id (default Qwen/Qwen3-Embedding-4B)")
-    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default 30000)")
-    p.add_argument("--mem-fraction", type=float, help="GPU memory share (default 0.8)")
-    p.add_argument("--print-command", action="store_true", help="print the command line and exit")
-    p.add_argument("extra", nargs="*", help="extra SGLang arguments (after --)")
-
-    p = sub.add_parser("watch", help="keep the index current as files change (Ctrl-C stops)")
-    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument(
-        "--debounce", type=float, default=0.3, help="seconds a file must be quiet before an update (0.3)"
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object per update")
-    p.add_argument("--quiet", "-q", action="store_true", help="print notices and errors only")
-    _add_option_flags(p)
-
-    cli_dupes.add_parser(sub, _add_option_flags)
-
-    p = sub.add_parser("mcp", help="serve the index to coding agents over MCP (stdio; docs/mcp.md)")
-    p.add_argument("path", nargs="?", default=".", help="repository root to serve (default: .)")
-    _add_option_flags(p)
-
-    p = sub.add_parser("config", help="show resolved options and where each comes from")
-    p.add_argument("path", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument("--docs", action="store_true", help="print the table of every option")
-    p.add_argument("--json", action="store_true", help="print as one JSON object")
-    _add_option_flags(p)
-    return parser
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    keys = (
-        "index_dir",
-        "backend",
-        "embed_url",
-        "model",
-        "dimensions",
-        "threads",
-        "exclude",
-        "store",
-        "qdrant_url",
-        "qdrant_path",
-        "qdrant_collection",
-        "all_repositories",
-    )
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-
 
 #: Exit code of an internal error (a bug), as sysexits' EX_SOFTWARE.
 EXIT_INTERNAL = 70
@@ -158,7 +46,7 @@ EXIT_INTERNAL = 70
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `codesearch` console script."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     out = Console(soft_wrap=True, highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -196,11 +84,11 @@ def main(argv: list[str] | None = None) -> int:
 def _mcp(args: argparse.Namespace, out: Console, err: Console) -> int:
     from codesearch_mcp.server import run  # the MCP front end; imported only for this command
 
-    return run(Path(args.path), _overrides(args))
+    return run(Path(args.path), overrides(args))
 
 
 def _dupes(args: argparse.Namespace, out: Console, err: Console) -> int:
-    return cli_dupes.run(args, _overrides(args), out, err, _progress_printer(err))
+    return cli_dupes.run(args, overrides(args), out, err, progress_printer(err))
 
 
 def _root(path: str) -> Path:
@@ -209,12 +97,12 @@ def _root(path: str) -> Path:
 
 def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.path)
-    settings, _ = load_settings(root, _overrides(args))
+    settings, _ = load_settings(root, overrides(args))
 
     # While `codesearch watch` or an editor's server owns the index, it runs this index and
     # streams its progress here; while another `codesearch index` owns it, this one waits.
     with Engine.open(
-        root, settings, write=True, on_wait=_waiting_printer(err), hand_off=True, take_over=True
+        root, settings, write=True, on_wait=waiting_printer(err), hand_off=True, take_over=True
     ) as engine:
         if args.dry_run:
             from codesearch.dryrun import dry_run
@@ -232,9 +120,9 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
                 )
             return 0
         show = not (args.quiet or args.json)
-        report = engine.index(progress=_progress_printer(err) if show else None)
+        report = engine.index(progress=progress_printer(err) if show else None)
         if args.upgrade:
-            engine.upgrade(progress=_progress_printer(err) if show else None)
+            engine.upgrade(progress=progress_printer(err) if show else None)
         upgrade = engine.upgrade_status()
         pending = upgrade["of_files"] - upgrade["files"] if upgrade and not upgrade["searching"] else 0
     if args.json:
@@ -280,41 +168,6 @@ def _index(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-def _waiting_printer(err: Console) -> Callable[[int | None], None]:
-    def waiting(pid: int | None) -> None:
-        err.print(f"waiting for another codesearch process (pid {pid}) that is using this index…")
-
-    return waiting
-
-
-def _progress_printer(err: Console) -> Any:
-    last = [0.0]
-
-    def show(p: Progress) -> None:
-        now = time.monotonic()
-        if p.phase.startswith("building"):
-            err.print(f"\n{p.phase} for {p.units_done} units; this takes a few minutes once")
-            return
-        if p.phase.startswith("waiting"):  # the owner runs this index after its own
-            err.print(f"{p.phase}…")
-            return
-        if p.phase != "done" and now - last[0] < (0.2 if err.is_terminal else 5.0):
-            return
-        last[0] = now
-        eta = f"ETA {p.eta:.0f} s" if p.eta is not None else ""
-        line = (
-            f"{p.phase}: {p.files_done}/{p.files_total} files, {p.units_done} units, "
-            f"{p.rate:.1f} units/s, {p.elapsed:.0f} s {eta}"
-        )
-        if err.is_terminal:
-            err.file.write("\r\x1b[2K" + line + ("\n" if p.phase == "done" else ""))
-            err.file.flush()
-        else:
-            err.print(line)
-
-    return show
-
-
 def _filters(args: argparse.Namespace) -> SearchFilters:
     return SearchFilters(
         languages=tuple(args.lang or ()), paths=tuple(args.path or ()), kinds=tuple(args.kind or ())
@@ -323,7 +176,7 @@ def _filters(args: argparse.Namespace) -> SearchFilters:
 
 def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.root)
-    settings, _ = load_settings(root, _overrides(args))
+    settings, _ = load_settings(root, overrides(args))
     with Engine.open(root, settings, take_over=True) as engine:
         if args.batch:
             for line in sys.stdin:
@@ -375,9 +228,9 @@ def _query(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print("no results")
     for rank, hit in enumerate(hits, 1):
         if isinstance(hit, FileHit):
-            _print_file(out, rank, hit)
+            print_file(out, rank, hit)
         else:
-            _print_hit(out, root, rank, hit)
+            print_hit(out, root, rank, hit)
     return 0
 
 
@@ -399,99 +252,15 @@ def _shown(answer: Answer) -> Sequence[SearchHit | FileHit]:
     return answer.files if answer.files else answer.hits
 
 
-def _print_file(out: Console, rank: int, found: FileHit) -> None:
-    """One line: rank, score, path, and where its best unit is."""
-    line = f"[bold]{rank:>2}.[/] [cyan]{found.score:.3f}[/]  [bold green]{escape(visible(found.path))}"
-    if found.hits:
-        best = found.hits[0]
-        line += f":{best.start_line}-{best.end_line}[/]  [bold]{escape(visible(best.symbol))}[/]"
-        line += f" [dim]({best.kind}, {visible(found.language)})[/]"
-    else:
-        line += "[/]"
-    out.print(line)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def visible(text: str, keep: str = "") -> str:
-    """Text safe for a terminal: control characters (escape sequences, a newline in a file
-    name) shown as `\\xNN`, except those in `keep`. JSON output stays exact."""
-    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else f"\\x{ord(m.group()):02x}", text)
-
-
-def _print_hit(out: Console, root: Path, rank: int, hit: SearchHit) -> None:
-    out.print(
-        f"[bold]{rank:>2}.[/] [cyan]{hit.score:.3f}[/]  "
-        f"[bold green]{escape(visible(hit.path))}:{hit.start_line}-{hit.end_line}[/]"
-        f"  [bold]{escape(visible(hit.symbol))}[/] [dim]({visible(hit.kind)}, {visible(hit.language)})[/]"
-    )
-    code = hit.snippet
-    source = inside_root(root, hit.path)  # never a file out of the root, whatever the index says
-    try:
-        if source is not None:
-            lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
-            code = "\n".join(lines[hit.start_line - 1 : hit.end_line])
-    except OSError:
-        pass
-    shown = code.splitlines()[:SNIPPET_MAX_LINES]
-    more = hit.end_line - hit.start_line + 1 - len(shown)
-    lexer = _LEXERS.get(hit.language, hit.language)
-    out.print(
-        Syntax(
-            visible("\n".join(shown), keep="\n\t"),
-            lexer,
-            line_numbers=True,
-            start_line=hit.start_line,
-            word_wrap=False,
-            theme="ansi_dark",
-            background_color="default",
-        )
-    )
-    if more > 0:
-        out.print(f"     [dim]… {more} more lines[/]")
-
-
 def _status(args: argparse.Namespace, out: Console, err: Console) -> int:
     root = _root(args.path)
-    settings, _ = load_settings(root, _overrides(args))
+    settings, _ = load_settings(root, overrides(args))
     with Engine.open(root, settings, take_over=True) as engine:
         info = engine.status()
     if args.json:
         out.print_json(json.dumps(info))
         return 0
-    out.print(f"root:       {escape(info['root'])}")
-    out.print(f"index:      {escape(info['index_dir'])}")
-    out.print(f"model:      {info['model']} ({info['dimensions']} dimensions, backend {info['backend']})")
-    if not info.get("indexed"):
-        out.print("state:      not indexed yet; run `codesearch index`")
-        return 0
-    age = info.get("age_seconds")
-    fresh = f"{_ago(age)} ago" if age is not None else "never finished"
-    run = info.get("indexing")
-    if run:
-        state = f"indexing ({run['files']} of {run['of_files']} files)"
-    else:
-        state = "complete" if info["complete"] else "interrupted (the next index run resumes)"
-    out.print(f"state:      {state}, last indexed {fresh}")
-    out.print(
-        f"contents:   {info['files']} files, {info['units']} units; "
-        + ", ".join(f"{n} {k}" for k, n in sorted(info["units_by_kind"].items()))
-    )
-    out.print(f"size:       {info['size_bytes'] / 1e6:.1f} MB on disk")
-    up = info.get("upgrade")
-    if up:
-        state = (
-            "complete; searches use it"
-            if up["searching"]
-            else f"{up['files']} of {up['of_files']} files; searches use {info['model']} until it is complete"
-        )
-        out.print(f"upgrade:    {up['model']}: {state}")
-    if info.get("store_points") != info["units"]:
-        out.print(
-            f"mismatch:   the store holds {info.get('store_points')} points for {info['units']} units "
-            "(a damaged or deleted store); `codesearch index` repairs it"
-        )
+    print_status(out, info)
     return 0
 
 
@@ -499,7 +268,7 @@ def _watch(args: argparse.Namespace, out: Console, err: Console) -> int:
     from codesearch.watch import Watcher, WatchUpdate
 
     root = _root(args.path)
-    settings, _ = load_settings(root, _overrides(args))
+    settings, _ = load_settings(root, overrides(args))
 
     def show(u: WatchUpdate) -> None:
         r = u.report
@@ -523,7 +292,7 @@ def _watch(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"{r.deleted} removed, {r.embedded} texts embedded, {u.seconds:.2f} s"
         )
 
-    with Engine.open(root, settings, write=True, on_wait=_waiting_printer(err)) as engine:
+    with Engine.open(root, settings, write=True, on_wait=waiting_printer(err)) as engine:
         if not args.json:
             err.print(f"watching {escape(str(root))}; Ctrl-C stops")
         watcher = Watcher(
@@ -542,12 +311,12 @@ def _move(args: argparse.Namespace, out: Console, err: Console) -> int:
     import dataclasses
 
     root = _root(args.path)
-    settings, _ = load_settings(root, _overrides(args))
+    settings, _ = load_settings(root, overrides(args))
     server = dataclasses.replace(settings, store="qdrant", all_repositories=False)
     embedded = dataclasses.replace(settings, store="edge")
     source, destination = (embedded, server) if args.command == "export" else (server, embedded)
     with Engine.open(root, settings, write=True) as engine:
-        result = engine.move_index(source, destination, progress=None if args.json else _count_printer(err))
+        result = engine.move_index(source, destination, progress=None if args.json else count_printer(err))
     if args.json:
         out.print_json(json.dumps(result))
     else:
@@ -557,13 +326,6 @@ def _move(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"{result['files_stale']} differ and will be re-indexed by the next `codesearch index`"
         )
     return 0
-
-
-def _count_printer(err: Console) -> Any:
-    def show(done: int) -> None:
-        err.print(f"copied {done} units…")
-
-    return show
 
 
 def _serve(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -599,21 +361,11 @@ def _serve(args: argparse.Namespace, out: Console, err: Console) -> int:
     return run_server(server, on_ready=ready)
 
 
-def _ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
 def _config(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.docs:
         out.print(options_table(), markup=False)
         return 0
-    settings, sources = load_settings(_root(args.path), _overrides(args))
+    settings, sources = load_settings(_root(args.path), overrides(args))
     values = {k: getattr(settings, k) for k in sources}
     if args.json:
         out.print_json(json.dumps({"options": values, "sources": sources}))
