@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import pypi_source
 from _synthetic_index import fill
-from codesearch_lsp.server import plain
+from codesearch_lsp.requests import plain
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 from query_latency import QUERIES, percentile

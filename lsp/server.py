@@ -26,28 +26,25 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
-from pygls.uris import to_fs_path
 
 from codesearch import CodesearchError, FileHit, SearchFilters, SearchHit, Settings
-from codesearch.search import MODES, merge_ranked
+from codesearch.search import merge_ranked
 
 from . import __version__
 from .convert import file_result, search_result, symbol_information
 from .diagnostics import duplicate_diagnostics
 from .folders import ERROR, INDEXING, READY, STARTING, FolderIndex, FolderSearch
 from .reporting import StatusReporter
+from .requests import SEARCH, STATUS, fs_path, search_params
 from .settings import EditorOptions, folder_settings, parse_options
 
-SEARCH = "codesearch/search"
-STATUS = "codesearch/status"
 CMD_SEARCH = "codesearch.search"
 CMD_REINDEX = "codesearch.reindex"
 
@@ -218,7 +215,7 @@ class CodesearchServer(LanguageServer):
     def search(self, params: Any) -> dict[str, Any]:
         """The `codesearch/search` answer, over every folder (or the one named by `folder`);
         with `files: true`, files ranked (each with its best units) instead of units."""
-        query, k, filters, mode, only, files = _search_params(params)
+        query, k, filters, mode, only, files = search_params(params)
         limit = k or max(
             (f.settings.k for f in list(self.folders.values()) if only in (None, f.uri)), default=10
         )
@@ -269,55 +266,6 @@ class CodesearchServer(LanguageServer):
 
 def _score(found: tuple[FolderIndex, SearchHit | FileHit]) -> float:
     return found[1].score
-
-
-def _search_params(params: Any) -> tuple[str, int | None, SearchFilters, str | None, str | None, bool]:
-    """Check a codesearch/search request; InvalidParams with a sentence when it is wrong."""
-    p = plain(params)
-    if not isinstance(p, Mapping):
-        raise JsonRpcInvalidParams(f"{SEARCH} takes an object {{query, k?, filters?, files?}}")
-    query = p.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise JsonRpcInvalidParams(f"{SEARCH}: 'query' must be a non-empty string")
-    k = p.get("k")
-    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000):
-        raise JsonRpcInvalidParams(f"{SEARCH}: 'k' must be a whole number from 1 to 1000")
-    mode = p.get("mode")
-    if mode is not None and mode not in MODES:
-        raise JsonRpcInvalidParams(f"{SEARCH}: 'mode' must be one of {', '.join(MODES)}")
-    raw = p.get("filters") or {}
-    if not isinstance(raw, Mapping):
-        raise JsonRpcInvalidParams(f"{SEARCH}: 'filters' must be an object")
-    lists: dict[str, tuple[str, ...]] = {}
-    for key in ("languages", "paths", "kinds"):
-        value = raw.get(key) or []
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise JsonRpcInvalidParams(f"{SEARCH}: 'filters.{key}' must be a list of strings")
-        lists[key] = tuple(value)
-    files = p.get("files", False)
-    if not isinstance(files, bool):
-        raise JsonRpcInvalidParams(f"{SEARCH}: 'files' must be true or false")
-    folder = p.get("folder")
-    only = fs_path(folder).as_uri() if isinstance(folder, str) and folder else None
-    return query, k, SearchFilters(**lists), mode, only, files
-
-
-def fs_path(uri: str) -> Path:
-    """The file-system path of a file URI (a plain path is taken as it is)."""
-    return Path(to_fs_path(uri) or uri)
-
-
-def plain(value: Any) -> Any:
-    """pygls hands custom params over as namedtuples: turn them back into dicts and lists."""
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
 
 
 def create_server() -> CodesearchServer:

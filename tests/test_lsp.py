@@ -77,7 +77,7 @@ async def test_execute_command_search_answers_like_the_request(
     via_command = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="codesearch.search", arguments=[params])
     )
-    from codesearch_lsp.server import plain
+    from codesearch_lsp.requests import plain
 
     assert plain(via_command) == direct
 
@@ -106,7 +106,7 @@ async def test_files_true_ranks_files_with_their_best_units(repo_client: tuple[L
             command="codesearch.search", arguments=[{"query": QUERY, "k": 3, "files": True}]
         )
     )
-    from codesearch_lsp.server import plain
+    from codesearch_lsp.requests import plain
 
     assert plain(via_command) == answer
     with pytest.raises(JsonRpcInvalidParams):
