@@ -92,13 +92,7 @@ def shingle_set(shape: Sequence[str]) -> npt.NDArray[np.uint32]:
     (a polynomial hash of the tokens' 64-bit hashes, computed for all k-grams at once)."""
     if not shape:
         return np.zeros(0, dtype=np.uint32)
-    h = _token_hashes(shape)
-    k = min(SHINGLE, len(shape))
-    n = len(shape) - k + 1
-    with np.errstate(over="ignore"):
-        grams = h[0:n].copy()
-        for j in range(1, k):
-            grams = grams * _GRAM_BASE + h[j : j + n]
+    grams = _grams(_token_hashes(shape), min(SHINGLE, len(shape)))
     return np.unique((grams >> np.uint64(32)).astype(np.uint32))
 
 
@@ -108,21 +102,7 @@ _MIX = np.array([0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93], dt
 
 def band_hashes(shingles: npt.NDArray[np.uint32]) -> tuple[int, ...]:
     """LSH band keys of a shingle set's MinHash signature (63-bit, band number included)."""
-    if shingles.size == 0:
-        return ()
-    x = shingles.astype(np.uint64)
-    signature = ((np.outer(_A, x) + _B[:, None]) % _PRIME).min(axis=1).reshape(BANDS, ROWS)
-    with np.errstate(over="ignore"):
-        key = (
-            signature[:, 0] * _MIX[0]
-            ^ signature[:, 1] * _MIX[1]
-            ^ np.arange(1, BANDS + 1, dtype=np.uint64) * _MIX[2]
-        )
-        # splitmix64's finaliser spreads every input bit over the key.
-        key ^= key >> np.uint64(31)
-        key *= _MIX[1]
-        key ^= key >> np.uint64(29)
-    return tuple(int(v) >> 1 for v in key.tolist())
+    return _band_hashes_many([shingles])[0] if shingles.size else ()
 
 
 def header_length(texts: Sequence[str], signature: str) -> int:
@@ -215,7 +195,7 @@ def fingerprint_units(
 
 
 def _grams(h: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint64]:
-    """The polynomial hashes of every k-gram of a token hash sequence (as `shingle_set`)."""
+    """The polynomial hashes of every k-gram of a token hash sequence (none when it is shorter)."""
     n = len(h) - k + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
@@ -231,7 +211,8 @@ _SIGNATURE_CHUNK = 1 << 15
 
 
 def _band_hashes_many(sets: Sequence[npt.NDArray[np.uint32]]) -> list[tuple[int, ...]]:
-    """`band_hashes` of each of these non-empty shingle sets, in a few array operations."""
+    """The LSH band keys (`band_hashes`) of each of these non-empty shingle sets, in a few array
+    operations."""
     out: list[tuple[int, ...]] = []
     first = 0
     while first < len(sets):
@@ -250,6 +231,7 @@ def _band_hashes_many(sets: Sequence[npt.NDArray[np.uint32]]) -> list[tuple[int,
                 ^ signature[:, 1] * _MIX[1]
                 ^ np.arange(1, BANDS + 1, dtype=np.uint64)[:, None] * _MIX[2]
             )
+            # splitmix64's finaliser spreads every input bit over the key.
             key ^= key >> np.uint64(31)
             key *= _MIX[1]
             key ^= key >> np.uint64(29)
