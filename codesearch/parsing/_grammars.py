@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
-from tree_sitter import Language, Parser, Query, Tree
+from tree_sitter import Language, Node, Parser, Query, Tree
 
 from codesearch.errors import ParseError
 from codesearch.parsing._languages import SPECS, LanguageSpec
@@ -106,3 +106,8 @@ def _guard(source: bytes, language: str) -> bytes:
 def is_comment(kind: str) -> bool:
     """Whether a node type is a comment (doc comments included)."""
     return "comment" in kind or kind in _DOC_COMMENT_TYPES
+
+
+def node_text(source: bytes, node: Node) -> str:
+    """A node's text (the source bytes it spans, decoded)."""
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")

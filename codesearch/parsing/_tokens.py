@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tree_sitter import Language, Node
 
-from codesearch.parsing._grammars import Grammar, is_comment, load_grammar, parse_tree
+from codesearch.parsing._grammars import Grammar, is_comment, load_grammar, node_text, parse_tree
 
 #: Token classes of `code_tokens`: identifiers, literals, everything else (keywords, operators).
 IDENTIFIER = "id"
@@ -88,16 +88,14 @@ def tree_tokens(root: Node, source: bytes, grammar: Grammar) -> list[tuple[str, 
             kind = node.kind_id
             # ERROR nodes' id (65535) lies past the grammar's kinds.
             is_string, comment, cls = table[kind] if kind < kinds else _kind_facts(grammar.language, kind)
-            if is_string:
-                if not _is_bare_statement(node):  # a docstring says no more than a comment
-                    start, end = node.start_byte, node.end_byte
-                    if end > start:
-                        text = ascii_text[start:end] if ascii_text is not None else _text(source, node)
-                        append((LITERAL, start, text))
-            elif node.child_count == 0:
+            if is_string and _is_bare_statement(node):
+                pass  # a docstring (or a bare string statement) says no more than a comment
+            elif is_string or node.child_count == 0:
+                if is_string:
+                    cls = LITERAL
                 start, end = node.start_byte, node.end_byte
                 if cls is not None and end > start:
-                    text = ascii_text[start:end] if ascii_text is not None else _text(source, node)
+                    text = ascii_text[start:end] if ascii_text is not None else node_text(source, node)
                     append((cls, start, text))
             else:
                 descend = not comment
@@ -106,7 +104,3 @@ def tree_tokens(root: Node, source: bytes, grammar: Grammar) -> list[tuple[str, 
         while not goto_next_sibling():
             if not goto_parent():
                 return out
-
-
-def _text(source: bytes, node: Node) -> str:
-    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")

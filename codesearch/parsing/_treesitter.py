@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tree_sitter import Node, Query, QueryCursor
 
 from codesearch.errors import ParseError
-from codesearch.parsing._grammars import Grammar, is_comment, load_grammar, parse_tree
+from codesearch.parsing._grammars import Grammar, is_comment, load_grammar, node_text, parse_tree
 from codesearch.parsing._languages import LanguageSpec
 from codesearch.parsing._tokens import tree_tokens
 
@@ -118,7 +118,7 @@ def _definitions(root: Node, source: bytes, grammar: Grammar, wide: list[Node]) 
         if node is None or not names:
             continue
         name_node = names[0]
-        name = _text(source, name_node).strip()
+        name = node_text(source, name_node).strip()
         if not name:
             continue
         priority = _KIND_PRIORITY.get(kind, 0)
@@ -128,7 +128,7 @@ def _definitions(root: Node, source: bytes, grammar: Grammar, wide: list[Node]) 
         if previous is not None and previous[0] >= priority:
             continue
         receivers = captures.get("receiver")
-        receiver = _text(source, receivers[0]) if receivers else ""
+        receiver = node_text(source, receivers[0]) if receivers else ""
         span = (first, last)
         found[key] = (priority, _raw(source, kind, name, receiver, node, span, name_node, spec))
     return [raw for _, raw in found.values()]
@@ -142,7 +142,7 @@ def _with_siblings(span: Node, name: str, source: bytes, spec: LanguageSpec) -> 
         before = span.prev_named_sibling
         if before is not None and before.type in spec.leading_siblings:
             named = before.child_by_field_name("name")
-            if named is not None and _text(source, named).strip() == name:
+            if named is not None and node_text(source, named).strip() == name:
                 first = before
     if spec.trailing_siblings:
         after = span.next_named_sibling
@@ -347,7 +347,3 @@ def _scan_errors(root: Node) -> tuple[int, list[Node]]:
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 return count, wide
-
-
-def _text(source: bytes, node: Node) -> str:
-    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
