@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -27,6 +27,7 @@ from codesearch import (
     CodesearchError,
     ConfigError,
     EmbeddingError,
+    Engine,
     IndexBusyError,
     IndexNotFoundError,
     SearchFilters,
@@ -54,6 +55,8 @@ from .root import ServedRoot
 from .sandbox import Sandbox
 
 log = logging.getLogger("codesearch_mcp")
+
+T = TypeVar("T")
 
 #: The most results one call may ask for.
 MAX_K = 50
@@ -164,12 +167,7 @@ class CodesearchMCP:
         self, query: str, k: int, filters: SearchFilters, partial: bool, files: bool = False
     ) -> tuple[Answer, bool]:
         """The library's answer (lexical matches alone while the embedding model is not available)."""
-        try:
-            return self.root.call(lambda e: e.answer(query, k, filters, files=files)), partial
-        except IndexNotFoundError:  # the first pass has not written anything yet
-            return Answer(), True
-        except CodesearchError as exc:
-            raise self._error(exc) from None
+        return self._searched(lambda e: e.answer(query, k, filters, files=files), partial, Answer())
 
     def _answer_note(self, answer: Answer, partial: bool) -> str:
         notes = [self._note(partial)]
@@ -195,10 +193,15 @@ class CodesearchMCP:
         self, query: str, k: int, filters: SearchFilters, partial: bool
     ) -> tuple[list[SearchHit], bool]:
         """Units for a query, as the library ranks them (an error where the model is not available)."""
+        return self._searched(lambda e: e.search(query, k, filters), partial, [])
+
+    def _searched(self, work: Callable[[Engine], T], partial: bool, nothing: T) -> tuple[T, bool]:
+        """What `work` finds, and whether the index is partial; `nothing`, partial, before the
+        first pass has written anything; a library error as a tool error."""
         try:
-            return self.root.call(lambda e: e.search(query, k, filters)), partial
+            return self.root.call(work), partial
         except IndexNotFoundError:  # the first pass has not written anything yet
-            return [], True
+            return nothing, True
         except CodesearchError as exc:
             raise self._error(exc) from None
 
