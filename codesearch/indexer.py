@@ -159,8 +159,7 @@ class Indexer:
         started = time.perf_counter()
         report = IndexReport()
         timings = {"discover": 0.0, "read": 0.0, "parse": 0.0, "embed": 0.0, "store": 0.0}
-        report.resumed = self._state.get_meta("run") == "running"
-        self._state.set_meta(run="running", run_started=str(time.time()))
+        report.resumed = self._mark_started(full=only is None)
 
         # A killed run may have written points of files it never recorded: clear them.
         pending = self._state.pending()
@@ -277,7 +276,7 @@ class Indexer:
         t = time.perf_counter()
         self._store.flush()
         timings["store"] += time.perf_counter() - t
-        self._state.set_meta(run="complete", last_indexed=str(time.time()))
+        self._mark_ended(full=only is None)
         files, units, by_kind, by_lang = self._state.counts()
         report.files, report.units = files, units
         report.units_by_kind, report.units_by_language = by_kind, by_lang
@@ -288,6 +287,25 @@ class Indexer:
             status.elapsed = report.seconds
             progress(status)
         return report
+
+    # The run marker says whether the whole index is complete. A full run marks it running
+    # until it ends. An update of some paths leaves a complete index complete while it runs
+    # (searches and `status` see no interruption): a kill meanwhile leaves pending rows, which
+    # the next run clears, and those files are indexed again by the next full run. An update
+    # never completes an index whose full run has not ended.
+
+    def _mark_started(self, full: bool) -> bool:
+        """Mark the run started; True when it is a full run resuming a killed one."""
+        marker = self._state.get_meta("run")
+        if full or marker != "complete":
+            self._state.set_meta(run="running", run_started=str(time.time()))
+        return full and marker == "running"
+
+    def _mark_ended(self, full: bool) -> None:
+        if full:
+            self._state.set_meta(run="complete", last_indexed=str(time.time()))
+        else:
+            self._state.set_meta(last_indexed=str(time.time()))
 
     def _reconcile(self) -> int:
         """Make the store and the state agree; returns how many files had to be forgotten.

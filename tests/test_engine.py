@@ -161,6 +161,34 @@ def test_update_checks_only_the_given_paths(nasty_repo: Path) -> None:
         assert full.changed_files == 1  # web/extra.js
 
 
+def test_an_update_keeps_a_complete_index_complete_and_never_completes_an_interrupted_one(
+    nasty_repo: Path,
+) -> None:
+    with _open(nasty_repo) as engine:
+        engine.index()
+        (nasty_repo / "src" / "late.py").write_text("def arrived_late():\n    return 1\n")
+        seen: list[bool] = []
+        engine.update(["src/late.py"], lambda p: seen.append(engine.status()["complete"]))
+        assert seen and all(seen), "a watcher's update is no interruption of a complete index"
+        assert engine.status()["complete"]
+
+        (nasty_repo / "src" / "later.py").write_text("def arrived_later():\n    return 2\n")
+
+        def killed(p: object) -> None:
+            raise KeyboardInterrupt  # the user stops a full run part way
+
+        with pytest.raises(KeyboardInterrupt):
+            engine.index(killed)
+        assert not engine.status()["complete"]
+        (nasty_repo / "src" / "late.py").write_text("def arrived_late():\n    return 3\n")
+        update = engine.update(["src/late.py"])
+        assert not update.resumed and update.changed_files == 1
+        assert not engine.status()["complete"], "an update of one file does not finish the full run"
+        resumed = engine.index()
+        assert resumed.resumed and engine.status()["complete"]
+        assert engine.search("arrived_later", k=1, mode="lexical")[0].path == "src/later.py"
+
+
 def test_vectors_are_quantised_past_the_threshold_and_search_still_right(tmp_path: Path) -> None:
     """The embedded store quantises (optimize) at quantize_threshold units and again after 20% growth."""
     import shutil
