@@ -272,7 +272,7 @@ def build_corpus(teacher_tokenizer: Path) -> None:
     import numpy as np
     from tokenizers import Tokenizer
 
-    from codesearch.embedding.static import StaticEmbedder, split_identifiers
+    from codesearch.embedding.static import StaticEmbedder
     from codesearch.parsing import parse_file
     from codesearch.representation import plan_units
 
@@ -312,7 +312,7 @@ def build_corpus(teacher_tokenizer: Path) -> None:
         if len(enc.ids) > TEACHER_TOKENS:
             rec["text"] = rec["text"][: enc.offsets[TEACHER_TOKENS - 1][1]]
     embedder = StaticEmbedder()
-    ids = [embedder._piece_ids(split_identifiers(r["text"]))[:STUDENT_TOKENS] for r in records]
+    ids = [embedder.token_ids(r["text"])[:STUDENT_TOKENS].tolist() for r in records]
     keep = [i for i, x in enumerate(ids) if x]
     records = [records[i] for i in keep]
     ids = [ids[i] for i in keep]

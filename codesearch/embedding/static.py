@@ -134,6 +134,10 @@ class StaticEmbedder:
         memo.update((line, ids) for line, ids in fresh.items() if len(line) <= _LINE_MEMO_MAX_CHARS)
         return b"".join(fresh[line] if line in fresh else memo[line] for line in lines)
 
+    def token_ids(self, text: str) -> np.ndarray:
+        """The ids of a text's tokens (after identifier splitting), as the table is read."""
+        return np.frombuffer(self._text_ids(text), dtype=_ID)
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes (after identifier splitting)."""
         return [len(self._text_ids(t)) // _ID.itemsize for t in texts]
