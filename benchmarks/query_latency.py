@@ -28,6 +28,7 @@ from codesearch import Engine, SearchFilters, load_settings
 from codesearch.embedding.local import MINILM_MODEL_ID
 from codesearch.embedding.static import static_identity
 from codesearch.ranking import rank, rank_files
+from codesearch.retrieval import candidates
 from codesearch.search import drop_shadowed_containers, to_hit
 
 QUERIES = [
@@ -122,7 +123,11 @@ def main() -> None:
             quantized_top = dense_top(engine)
             # The ranking layer alone, on the candidates the retrievers gave (what it adds to a query).
             cfg = settings.ranking_config()
-            fused = [(q, engine._fused(q, 50, SearchFilters(), "hybrid")) for q in QUERIES + SYMBOL_QUERIES]
+            source = engine._local.source()
+            fused = [
+                (q, candidates(source, settings, q, 50, SearchFilters(), "hybrid"))
+                for q in QUERIES + SYMBOL_QUERIES
+            ]
             for name, fn in (
                 ("ranking layer alone (units)", rank),
                 ("ranking layer alone (files)", rank_files),

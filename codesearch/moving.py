@@ -15,7 +15,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from codesearch.config import Settings
+from codesearch.parsing import units_version
 from codesearch.state import FileRecord, IndexState
+from codesearch.store import open_store
 from codesearch.store.base import StoredPoint, VectorStore
 from codesearch.store.transfer import PointSource, copy_points
 
@@ -61,3 +64,47 @@ def move_points(
     state.commit_files(current, units)
     state.set_meta(run="complete", last_indexed=str(time.time()))
     return {"points": copied, "files_current": len(current), "files_stale": len(stale)}
+
+
+def move_index(
+    root: Path,
+    source: tuple[Settings, Path],
+    destination: tuple[Settings, Path],
+    identity: tuple[str, int],
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Copy the index of `root` from one store (its settings and index directory) to another,
+    and record the destination's state there; embeds nothing."""
+    (src_settings, src_dir), (dst_settings, dst_dir) = source, destination
+    model_id, dims = identity
+    src = open_store(src_settings, src_dir, root, model_id, dims)
+    try:
+        dst = open_store(dst_settings, dst_dir, root, model_id, dims)
+        try:
+            state = IndexState(dst_dir / "state.sqlite")
+            try:
+                state.set_meta(model=model_id, dimensions=str(dims), created=str(time.time()))
+                moved = move_points(root, src, dst, state, progress)
+                # The parser that cut the points: the one the source recorded; a store whose
+                # state is elsewhere (a teammate's server) is taken to be this release's, as
+                # analysing every file again would embed everything anew (an empty cache).
+                state.set_meta(units=_units_version_of(src_dir) or "")  # "": not known
+                return moved
+            finally:
+                state.close()
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _units_version_of(directory: Path) -> str | None:
+    """The parser version the index in `directory` recorded (None: none recorded); this
+    release's when there is no state there."""
+    if not (directory / "state.sqlite").exists():
+        return units_version()
+    state = IndexState(directory / "state.sqlite")
+    try:
+        return state.get_meta("units")
+    finally:
+        state.close()

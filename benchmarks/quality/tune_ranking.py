@@ -43,6 +43,7 @@ from codesearch.config import Settings, load_settings  # noqa: E402
 from codesearch.engine import Engine  # noqa: E402
 from codesearch.models import SearchFilters  # noqa: E402
 from codesearch.ranking import PRIOR_GROUPS, RankingConfig, analyse, rank, rank_files  # noqa: E402
+from codesearch.retrieval import candidates  # noqa: E402
 from codesearch.search import drop_shadowed_containers, fuse, to_hit  # noqa: E402
 
 SET_DIR = REPO_ROOT / "benchmarks" / ".data" / "quality" / "mixed"
@@ -79,7 +80,11 @@ def _file_judge(relevant: tuple[str, ...]) -> Callable[[str, list[Any], RankingC
 
 
 def _lists(engine: Engine, query: str, limit: int, filters: SearchFilters) -> tuple[list[Any], list[Any]]:
-    return engine._fused(query, limit, filters, "dense"), engine._fused(query, limit, filters, "lexical")
+    source, settings = engine._local.source(), engine.settings
+    return (
+        candidates(source, settings, query, limit, filters, "dense"),
+        candidates(source, settings, query, limit, filters, "lexical"),
+    )
 
 
 def function_cases(model: str, scope: str) -> tuple[list[Case], Settings]:
