@@ -5,7 +5,7 @@
 
 Two threads besides the caller's:
 
-    watchdog observer (inotify) -> relative path -> ignore rules -> _DirtyPaths (coalesced, debounced)
+    watchdog observer (inotify) -> relative path -> ignore rules -> DirtyPaths (coalesced, debounced)
     worker (the only thread of the watcher that calls the engine):
         engine.index() to catch up, then engine.update(batch) per due batch,
         engine.index() again after a lost-event condition; a health check when idle
@@ -13,22 +13,11 @@ Two threads besides the caller's:
 The engine also runs the `codesearch index` of other processes (accept_index_runs), one
 at a time with the worker's calls.
 
-What is watched: the root itself (not recursively) and, recursively, each top-level
-directory that discovery would walk. So `.git/`, `node_modules/`, `.venv/` and
-`.codesearch/` at the top cost no inotify watch and raise no event (the index's own
-writes included); ignored paths deeper down are dropped by the same rules before
-they are queued. A change to a `.gitignore` re-checks its whole directory. (A root
-with more than MAX_TOP_LEVEL_WATCHES directories gets one recursive watch instead:
-watchdog runs a thread per watch.)
-
-Debounce per path (after jedi-language-server's `jedi_utils.debounce`, with one
-deadline table instead of one timer per key): a path is due once it has been quiet
-for `debounce` seconds. Due paths are taken together once the whole tree has been
-quiet that long, or once the oldest has waited `max_wait`: a branch switch, a
-formatter run or an editor's temp-file-and-rename save becomes one update. More
-than `max_paths` dirty paths, a kernel queue overflow, a dead observer or a root
-that disappeared and came back turn into one full `engine.index()` (a size/mtime
-walk) instead of a crash.
+What is watched (codesearch.watches): each top-level directory discovery walks, so
+`.git/`, `node_modules/` and the index's own writes raise no event. Events are debounced
+per path and taken in batches (codesearch.debounce). More than `max_paths` dirty paths, a
+kernel queue overflow, a dead observer or a root that disappeared and came back turn into
+one full `engine.index()` (a size/mtime walk) instead of a crash.
 """
 
 from __future__ import annotations
@@ -43,43 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-    FileSystemMovedEvent,
-)
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.events import FileSystemEvent, FileSystemMovedEvent
 
 from codesearch.config import Settings
+from codesearch.debounce import ALL, Batch, DirtyPaths
 from codesearch.errors import EmbeddingServerError, ModelLoadError, StoreError, WatchError
 from codesearch.indexer import Progress, ProgressCallback, RunDoneCallback
 from codesearch.models import IndexReport
 from codesearch.pathfilter import IGNORE_FILES, PathFilter
+from codesearch.watches import EventSink, WatchdogLog, Watches, dir_identity
 
 _log = logging.getLogger("codesearch.watch")
 
-#: Events that can change what is indexed (opens, reads and attribute changes cannot).
-_EVENTS: list[type[FileSystemEvent]] = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileClosedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-]
-_ALL = ""  # the dirty "path" that stands for the whole tree
-MAX_TOP_LEVEL_WATCHES = 512  # watchdog runs a thread per watch
 #: Files built into the progressive index's upgrade per step; file events are handled between steps.
 UPGRADE_FILES_PER_STEP = 8
 
@@ -129,145 +93,8 @@ class WatchUpdate:
     finished_at: float  # time.time() when the engine returned
 
 
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    paths: tuple[str, ...]
-    full: bool = False
-    reason: str = ""
-
-
 class _Stopping(BaseException):
     """Raised from the progress callback to end an engine call early, as Ctrl-C does."""
-
-
-class _DirtyPaths:
-    """Relative paths waiting for an update: coalesced, debounced per path, bounded."""
-
-    def __init__(
-        self, debounce: float, max_wait: float, max_paths: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._debounce, self._max_wait, self._max_paths = debounce, max_wait, max_paths
-        self._clock = clock
-        self._cond = threading.Condition()
-        self._last: dict[str, float] = {}  # path -> latest event
-        self._first: dict[str, float] = {}  # path -> first event not yet taken
-        self._latest = 0.0
-        self._reason = ""
-        self._poked = self._closed = False
-        self._in_flight = False
-
-    def add(self, path: str, reason: str = "") -> None:
-        """Mark a path dirty ("" is the whole tree; `reason` says why)."""
-        with self._cond:
-            now = self._clock()
-            if _ALL in self._last:  # a whole-tree pass is queued: it covers this path too
-                path = _ALL
-            elif path not in self._last and len(self._last) >= self._max_paths:
-                self._last, self._first = {}, {_ALL: min(self._first.values(), default=now)}
-                path, reason = _ALL, reason or f"more than {self._max_paths} paths changed at once"
-            if path == _ALL and not self._reason:
-                self._reason = reason or "rescan requested"
-            self._last[path] = now
-            self._first.setdefault(path, now)
-            self._latest = now
-            self._cond.notify_all()
-
-    @property
-    def idle(self) -> bool:
-        """Nothing queued and no batch handed out but not yet `done()`."""
-        with self._cond:
-            return not self._last and not self._in_flight
-
-    def done(self) -> None:
-        """The batch last handed out has been applied."""
-        with self._cond:
-            self._in_flight = False
-
-    def poke(self) -> None:
-        """Make a waiting `next_batch` return now (the worker has something else to do)."""
-        with self._cond:
-            self._poked = True
-            self._cond.notify_all()
-
-    def close(self) -> None:
-        """Wake and end every wait."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def next_batch(self, timeout: float) -> _Batch | None:
-        """The next due batch; None after `timeout` s, a poke or close."""
-        with self._cond:
-            deadline = self._clock() + timeout
-            while not (self._closed or self._poked):
-                now = self._clock()
-                batch, wait = self._take_due(now)
-                if batch is not None:
-                    return batch
-                if now >= deadline:
-                    break
-                self._cond.wait(min(deadline - now, wait if wait is not None else deadline - now))
-            self._poked = False
-            return None
-
-    def _take_due(self, now: float) -> tuple[_Batch | None, float | None]:
-        if not self._last:
-            return None, None
-        oldest = min(self._first.values())
-        quiet = now - self._latest
-        if quiet < self._debounce and now - oldest < self._max_wait:
-            return None, min(self._debounce - quiet, self._max_wait - (now - oldest))
-        due = [
-            p
-            for p, last in self._last.items()
-            if now - last >= self._debounce or now - self._first[p] >= self._max_wait
-        ]
-        self._in_flight = True
-        if _ALL in due:
-            reason, self._reason = self._reason, ""
-            self._last, self._first = {}, {}
-            return _Batch((), full=True, reason=reason), None
-        for p in due:
-            del self._last[p], self._first[p]
-        return _Batch(outermost(due)), None
-
-
-def outermost(paths: Iterable[str]) -> tuple[str, ...]:
-    """The paths not inside another of them (an update of a directory covers what is under it)."""
-    kept: set[str] = set()
-    for p in sorted(set(paths), key=lambda p: p.count("/")):
-        parts = p.split("/")
-        if not any("/".join(parts[:i]) in kept for i in range(1, len(parts))):
-            kept.add(p)
-    return tuple(sorted(kept))
-
-
-class _EventSink(FileSystemEventHandler):
-    """Runs on watchdog's dispatch thread: must be quick and must never raise (an exception
-    would end watchdog's thread, and with it every event)."""
-
-    def __init__(self, watcher: Watcher) -> None:
-        self._watcher = watcher
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        try:
-            self._watcher._on_event(event)
-        except (OSError, ValueError) as exc:  # a path that vanished or cannot be read: rescan
-            self._watcher.request_rescan(f"could not handle a file event ({exc!r})")
-        except Exception as exc:  # noqa: BLE001 -- a bug: logged, and the watcher ends with it (`error`)
-            _log.exception("codesearch: internal error handling a file event for %r", event.src_path)
-            self._watcher._fail(exc)
-
-
-class _WatchdogLog(logging.Handler):
-    """watchdog reports lost events (inotify queue overflow) and emitter failures only in its log."""
-
-    def __init__(self, watcher: Watcher) -> None:
-        super().__init__(logging.WARNING)
-        self._watcher = watcher
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._watcher.request_rescan(f"file events may have been lost ({record.getMessage()})")
 
 
 class Watcher:
@@ -302,20 +129,15 @@ class Watcher:
         self._full_pass_above = full_pass_above
         # The progressive index: set when nothing is left to upgrade (checked again after a rescan).
         self._upgrade_done = False
-        self._dirty = _DirtyPaths(debounce, max_wait, max_paths)
+        self._dirty = DirtyPaths(debounce, max_wait, max_paths)
         self._filter = _event_filter(self.root, engine.settings)
-        self._sink = _EventSink(self)
-        self._log = _WatchdogLog(self)
-        self._observer: BaseObserver | None = None
-        self._watches: dict[str, ObservedWatch] = {}  # top-level directory -> its recursive watch
-        self._whole_root = False
+        sink = EventSink(self._on_event, self.request_rescan, self._fail)
+        self._watching = Watches(self.root, sink, self._notice, self._dirty.add)
+        self._log = WatchdogLog(self.request_rescan)
         self._resync = False
         self._check_now = False
-        self._root_id = _identity(self.root)
+        self._root_id = dir_identity(self.root)
         self._root_missing = False
-        # .git is not watched (it changes with every git command): its exclude file is polled.
-        self._git_exclude = self.root / ".git" / "info" / "exclude"
-        self._git_exclude_seen = _stamp(self._git_exclude)
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self._done = threading.Event()
@@ -332,7 +154,7 @@ class Watcher:
         # runs it and this worker's calls one at a time) instead of waiting for the lock.
         self.engine.accept_index_runs(True, self._progress_cb, self._requested_done)
         logging.getLogger("watchdog").addHandler(self._log)
-        self._start_observer()
+        self._watching.start(self._filter)
         self._worker.start()
 
     def stop(self) -> None:
@@ -345,7 +167,7 @@ class Watcher:
                 self._worker.join()
             except KeyboardInterrupt:  # the index stays consistent only if the engine call ends first
                 self._notice("stopping: finishing the file being indexed…")
-        self._stop_observer()
+        self._watching.stop()
         logging.getLogger("watchdog").removeHandler(self._log)
 
     def run_forever(self) -> None:
@@ -402,7 +224,7 @@ class Watcher:
 
     def request_rescan(self, reason: str) -> None:
         """Queue a whole-tree pass (size/mtime walk; only changed files are read)."""
-        self._dirty.add(_ALL, reason)
+        self._dirty.add(ALL, reason)
 
     # -- events (watchdog's thread) -------------------------------------------------
 
@@ -442,13 +264,13 @@ class Watcher:
 
     def _work(self) -> None:
         try:
-            self._run(_Batch((), full=True, reason="catch up with changes made while nothing watched"))
+            self._run(Batch((), full=True, reason="catch up with changes made while nothing watched"))
             self._ready.set()
             next_check = time.monotonic() + self._health_interval
             while not self._stopping.is_set():
                 if self._resync:
                     self._resync = False
-                    self._sync_watches()
+                    self._check_now = not self._watching.sync() or self._check_now
                 if self._check_now or time.monotonic() >= next_check:
                     self._check_now = False
                     self._check_health()
@@ -476,9 +298,9 @@ class Watcher:
         if self._progress_cb is not None:
             self._progress_cb(progress)
 
-    def _run(self, batch: _Batch) -> None:
+    def _run(self, batch: Batch) -> None:
         if len(batch.paths) > self._full_pass_above:  # one size/mtime walk beats that many path checks
-            batch = _Batch((), full=True, reason=f"{len(batch.paths)} paths changed at once")
+            batch = Batch((), full=True, reason=f"{len(batch.paths)} paths changed at once")
         kind = "update" if not batch.full else "rescan" if self._ready.is_set() else "catch-up"
         delay = 1.0
         while True:
@@ -535,74 +357,9 @@ class Watcher:
         if self._on_notice is not None:
             self._on_notice(message)
 
-    # -- watches (worker thread, or start() before it runs) -------------------------------
-
-    def _start_observer(self) -> None:
-        observer = Observer()
-        tops = self._top_level_dirs()
-        # One watch (and one watchdog thread, ~50 KB) per top-level directory keeps .git/,
-        # node_modules/ and the index's own writes out of sight; a root with hundreds falls back
-        # to a single recursive watch whose ignored events the filter drops.
-        self._whole_root = tops is None or len(tops) > MAX_TOP_LEVEL_WATCHES
-        try:
-            observer.schedule(self._sink, str(self.root), recursive=self._whole_root, event_filter=_EVENTS)
-            observer.start()
-        except OSError as exc:
-            raise WatchError(f"cannot watch {self.root}: {exc.strerror or exc}") from None
-        self._observer = observer
-        self._watches = {}
-        self._sync_watches(initial=True)
-
-    def _stop_observer(self) -> None:
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout=10)
-            self._observer = None
-            self._watches = {}
-
-    def _top_level_dirs(self) -> set[str] | None:
-        """Top-level directories discovery would walk (None if the root cannot be read)."""
-        try:
-            with os.scandir(self.root) as entries:
-                return {
-                    e.name
-                    for e in entries
-                    if e.is_dir(follow_symlinks=False) and not self._filter.ignored(e.name, True)
-                }
-        except OSError:
-            return None
-
-    def _sync_watches(self, initial: bool = False) -> None:
-        """Watch each top-level directory discovery walks; re-watch dead ones, drop gone ones."""
-        observer = self._observer
-        if observer is None or self._whole_root:
-            return
-        wanted = self._top_level_dirs()
-        if wanted is None:
-            self._check_now = True
-            return
-        alive = {e.watch for e in observer.emitters if e.is_alive()}
-        for name, watch in list(self._watches.items()):
-            if name not in wanted or watch not in alive:
-                del self._watches[name]
-                observer.unschedule(watch)
-        for name in sorted(wanted - set(self._watches)):
-            try:
-                self._watches[name] = observer.schedule(
-                    self._sink, str(self.root / name), recursive=True, event_filter=_EVENTS
-                )
-            except OSError as exc:
-                self._notice(
-                    f"cannot watch {name}/ ({exc.strerror or exc}); its changes are picked up by the "
-                    "next rescan. On Linux, raise fs.inotify.max_user_watches"
-                )
-                continue
-            if not initial:  # changes made before the watch existed
-                self._dirty.add(name)
-
     def _check_health(self) -> None:
         """Root still there and the same directory, observer alive: else re-watch and rescan."""
-        ident = _identity(self.root)
+        ident = dir_identity(self.root)
         if ident is None:
             if not self._root_missing:
                 self._root_missing = True
@@ -619,24 +376,20 @@ class Watcher:
         elif self._root_missing:
             self._restart(f"{self.root} came back")
         else:
-            self._sync_watches()
-            stamp = _stamp(self._git_exclude)
-            if stamp != self._git_exclude_seen:  # the rules of the whole tree changed
-                self._git_exclude_seen = stamp
+            self._check_now = not self._watching.sync()
+            if self._watching.exclude_changed():  # the rules of the whole tree changed
                 self._filter.forget()
                 self._resync = True
                 self.request_rescan(".git/info/exclude changed")
-            observer = self._observer
-            emitters = observer.emitters if observer is not None and observer.is_alive() else None
-            if emitters is None or any(not e.is_alive() for e in emitters):
+            if not self._watching.alive():
                 self._restart("the file watcher stopped")
         self._root_missing = False
 
     def _restart(self, reason: str) -> None:
         self._notice(f"{reason}; watching again and rescanning")
-        self._stop_observer()
+        self._watching.stop()
         self._filter = _event_filter(self.root, self.engine.settings)
-        self._start_observer()
+        self._watching.start(self._filter)
         self.request_rescan(reason)
 
 
@@ -644,20 +397,3 @@ def _event_filter(root: Path, settings: Settings) -> PathFilter:
     """Discovery's own rules for single paths: an event for a path discovery passes over whatever
     its content is dropped; anything else costs at most a no-op update."""
     return PathFilter(root, settings.exclude, settings.include_secrets)
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """Size and mtime of a file, None if it is not there."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino

@@ -23,8 +23,9 @@ import pytest
 from waiting import poll
 
 from codesearch import Engine, load_settings
+from codesearch.debounce import DirtyPaths, outermost
 from codesearch.pathfilter import PathFilter
-from codesearch.watch import Watcher, WatchUpdate, _DirtyPaths, outermost
+from codesearch.watch import Watcher, WatchUpdate
 
 DEADLINE = 60.0
 
@@ -230,7 +231,7 @@ def test_ignored_paths_cause_no_update(watch: Callable[..., Session]) -> None:
 def test_a_root_with_many_top_level_directories_is_watched_whole(
     watch: Callable[..., Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("codesearch.watch.MAX_TOP_LEVEL_WATCHES", 0)
+    monkeypatch.setattr("codesearch.watches.MAX_TOP_LEVEL_WATCHES", 0)
     s = watch()
     (s.root / "node_modules" / "dep").mkdir(parents=True)
     (s.root / "node_modules" / "dep" / "index.js").write_text("function ignoredDep() {}\n")
@@ -460,7 +461,7 @@ class FakeClock:
 
 def test_dirty_paths_debounce_per_path_and_coalesce() -> None:
     clock = FakeClock()
-    dirty = _DirtyPaths(debounce=0.3, max_wait=2.0, max_paths=100, clock=clock)
+    dirty = DirtyPaths(debounce=0.3, max_wait=2.0, max_paths=100, clock=clock)
     dirty.add("src/a.py")
     dirty.add("src/a.py")
     assert dirty._take_due(clock.now)[0] is None  # still within the debounce
@@ -483,7 +484,7 @@ def test_dirty_paths_debounce_per_path_and_coalesce() -> None:
 
 def test_dirty_paths_overflow_becomes_one_rescan() -> None:
     clock = FakeClock()
-    dirty = _DirtyPaths(debounce=0.3, max_wait=2.0, max_paths=3, clock=clock)
+    dirty = DirtyPaths(debounce=0.3, max_wait=2.0, max_paths=3, clock=clock)
     for name in "abcdef":
         dirty.add(f"{name}.py")
     clock.now += 1
