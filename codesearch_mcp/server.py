@@ -1,4 +1,5 @@
-"""The MCP wiring: the five tools, their descriptions and schemas, and `main`.
+"""The MCP wiring: the five tools and their schemas (descriptions.py: what an agent reads of
+each), and `main`.
 
 Each tool checks its arguments (the sandbox for paths), makes one call into the
 library through the served root, and returns a result model: the SDK publishes
@@ -51,6 +52,17 @@ from .answers import (
     hits,
     read_lines,
 )
+from .descriptions import (
+    FIND_SIMILAR_CODE,
+    INDEX_STATUS,
+    INSTRUCTIONS,
+    REINDEX,
+    SEARCH_CODE,
+    SEARCH_FILES,
+    Kinds,
+    Paths,
+    Query,
+)
 from .root import ServedRoot
 from .sandbox import Sandbox
 
@@ -62,64 +74,6 @@ T = TypeVar("T")
 MAX_K = 50
 #: Characters of a `code` argument (or a file range) used as the query of find_similar_code.
 MAX_QUERY_CHARS = 8_000
-
-SEARCH_CODE = """\
-Search this repository's code by meaning and by identifiers. Returns the functions, \
-methods, classes or files that match, best first, each with its path, exact line range, \
-symbol and the first lines of its code.
-
-Use it whenever you need to find where something is implemented and do not know the exact \
-name or string: describe what the code does in plain words ("retry a failed upload with \
-backoff", "where are JWT tokens validated", "parse an ISO date"), or give identifiers or a \
-code fragment. It finds code that grep misses (other names, other words) and ranks it. For \
-an exact string you already know, grep is enough.
-
-Restrict with `languages`, `paths` (globs relative to the repository root) and `kinds`; \
-`files_only` lists the best files (as search_files ranks them) without code. `partial: true` \
-means the first indexing pass is still running: files not yet indexed are missing, so search \
-again later or check index_status. The index follows file edits by itself within seconds."""
-
-SEARCH_FILES = """\
-Find the files of this repository that matter for a task, best first. Each file is ranked by \
-all its matching functions, methods and classes together, not by one lucky hit, and comes with \
-its best units (at most 3: symbol, kind and exact line range), without code.
-
-Use it to see where a feature or a concept lives before reading or changing code ("where is \
-authentication handled", "how configuration is loaded", a class or module name), then read the \
-files it names; use search_code for the code itself. Restrict with `languages`, `paths` (globs \
-relative to the repository root) and `kinds`, as in search_code. `partial: true` means the first \
-indexing pass is still running: files not yet indexed are missing."""
-
-FIND_SIMILAR_CODE = """\
-Find code similar to a given function or snippet: copies of it elsewhere in the repository \
-(exact, renamed or edited duplicates, judged on structure and meaning) and the most closely \
-related code.
-
-Use it before writing a new helper (does one exist already?), when changing or fixing a \
-function (do copies need the same change?), and to find other implementations of the same \
-idea. Give `path` (a file in the repository) and optionally `start_line`/`end_line` to pick \
-one function, or paste `code`. Duplicates are judged for a `path`; pasted code gets the \
-closest related units."""
-
-INDEX_STATUS = """\
-How complete and fresh the code index is: files and units indexed, the embedding model, \
-whether the first indexing pass is still running (with progress and an estimate of the time \
-left), who keeps the index current, and when it was last brought up to date. Call it when \
-search results look incomplete or `partial`, or after reindex."""
-
-REINDEX = """\
-Re-check every file of the repository and re-index what changed (unchanged files are not \
-re-read, and known code is not re-embedded). Rarely needed: the server watches the files and \
-updates the index by itself. Use it after changes a file watcher cannot see (a network file \
-system, files replaced while the server was stopped) or when index_status reports a problem. \
-Returns at once; index_status shows the progress."""
-
-INSTRUCTIONS = """\
-codesearch indexes the repository at {root} (functions, methods, classes, files) and keeps \
-the index current while files change. Prefer search_code over grep or reading many files \
-when looking for code by what it does, and search_files to find which files matter; use \
-find_similar_code before adding a helper or when changing code that may have copies. Paths \
-in answers are relative to {root}."""
 
 _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -218,10 +172,7 @@ class CodesearchMCP:
 
     def search_code(
         self,
-        query: Annotated[
-            str,
-            Field(description="What to find: what the code does in plain words, identifiers, or code."),
-        ],
+        query: Query,
         k: Annotated[int, Field(ge=1, le=MAX_K, description="How many results (default 10).")] = 10,
         languages: Annotated[
             list[str] | None,
@@ -230,11 +181,8 @@ class CodesearchMCP:
                 "typescript, tsx, javascript, go, rust, java, c, cpp, csharp, ...; `text` for other files."
             ),
         ] = None,
-        paths: Annotated[
-            list[str] | None,
-            Field(description="Only files matching these globs, relative to the root: ['src/**', '*.ts']."),
-        ] = None,
-        kinds: Annotated[list[Kind] | None, Field(description="Only these kinds of unit.")] = None,
+        paths: Paths = None,
+        kinds: Kinds = None,
         files_only: Annotated[
             bool,
             Field(description="One hit per file (its best unit's lines), without code: which files matter."),
@@ -257,20 +205,14 @@ class CodesearchMCP:
 
     def search_files(
         self,
-        query: Annotated[
-            str,
-            Field(description="What to find: what the code does in plain words, identifiers, or code."),
-        ],
+        query: Query,
         k: Annotated[int, Field(ge=1, le=MAX_K, description="How many files (default 10).")] = 10,
         languages: Annotated[
             list[str] | None,
             Field(description="Only these languages (as in search_code); `text` for other files."),
         ] = None,
-        paths: Annotated[
-            list[str] | None,
-            Field(description="Only files matching these globs, relative to the root: ['src/**', '*.ts']."),
-        ] = None,
-        kinds: Annotated[list[Kind] | None, Field(description="Only these kinds of unit.")] = None,
+        paths: Paths = None,
+        kinds: Kinds = None,
     ) -> Annotated[CallToolResult, FilesAnswer]:
         if not query.strip():
             raise ToolError("the query is empty; describe the code to find")
@@ -403,27 +345,18 @@ def create_server(root: Path, settings: Settings) -> tuple[MCPServer, Codesearch
         version=__version__,
         log_level="WARNING",
     )
-    server.add_tool(tools.search_code, "search_code", "Search code by meaning", SEARCH_CODE, _READ_ONLY)
-    server.add_tool(
-        tools.search_files, "search_files", "Find the files that matter", SEARCH_FILES, _READ_ONLY
+    writes = ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
     )
-    server.add_tool(
-        tools.find_similar_code,
-        "find_similar_code",
-        "Find similar code and duplicates",
-        FIND_SIMILAR_CODE,
-        _READ_ONLY,
-    )
-    server.add_tool(tools.index_status, "index_status", "Index status", INDEX_STATUS, _READ_ONLY)
-    server.add_tool(
-        tools.reindex,
-        "reindex",
-        "Re-index the repository",
-        REINDEX,
-        ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-        ),
-    )
+    tool: Callable[..., CallToolResult]
+    for tool, title, description, hints in (
+        (tools.search_code, "Search code by meaning", SEARCH_CODE, _READ_ONLY),
+        (tools.search_files, "Find the files that matter", SEARCH_FILES, _READ_ONLY),
+        (tools.find_similar_code, "Find similar code and duplicates", FIND_SIMILAR_CODE, _READ_ONLY),
+        (tools.index_status, "Index status", INDEX_STATUS, _READ_ONLY),
+        (tools.reindex, "Re-index the repository", REINDEX, writes),
+    ):
+        server.add_tool(tool, tool.__name__, title, description, hints)
     return server, tools
 
 
