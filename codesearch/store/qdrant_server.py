@@ -1,11 +1,12 @@
 """A store on a Qdrant server or cluster (qdrant-client), or qdrant-client's local mode.
 
-Only this module imports `qdrant_client`; its errors (and the httpx / gRPC errors
-under it) become StoreError here. The collection has the same layout as the
-embedded store: a named dense vector "dense" (cosine) and a sparse vector "lex"
-with Qdrant's IDF modifier. Several repositories can share one collection: every
-point carries a `repository` payload field (a tenant index) and a store instance
-reads and writes its own repository only, unless opened with `all_repositories`.
+Only this module imports `qdrant_client` (and qdrant_errors.py, which words its
+errors); its errors (and the httpx / gRPC errors under it) become StoreError here.
+The collection has the same layout as the embedded store: a named dense vector
+"dense" (cosine) and a sparse vector "lex" with Qdrant's IDF modifier. Several
+repositories can share one collection: every point carries a `repository` payload
+field (a tenant index) and a store instance reads and writes its own repository
+only, unless opened with `all_repositories`.
 
 Local mode (`path=`) is pure Python: fine for tests and small demos, but slow
 (about 200 upserts/s and seconds per filtered query at 100k points).
@@ -24,23 +25,20 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
-import httpx
 import numpy as np
 import numpy.typing as npt
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from codesearch.errors import StoreError
 from codesearch.lexical import SparseVector
 from codesearch.store.base import Candidate, StoredPoint, StoreFilter
+from codesearch.store.qdrant_errors import describe, one_line
 
 DENSE = "dense"
 LEXICAL = "lex"
 REPOSITORY = "repository"
 UNIT_ID = "unit_id"
 MIN_SERVER = (1, 11)  # Query API and IDF need 1.10; tenant indexes need 1.11
-_TRANSIENT_HTTP = frozenset({408, 429, 502, 503, 504})
-_TRANSIENT_GRPC = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"})
 _FLOATS_PER_REQUEST = 400_000  # keeps one upsert request well under the server's 32 MB limit
 _INDEXES: dict[str, models.PayloadSchemaType | models.KeywordIndexParams] = {
     "path": models.PayloadSchemaType.KEYWORD,
@@ -79,41 +77,6 @@ def point_key(repository: str, unit_id: int) -> int:
     """The 63-bit Qdrant point id of a caller's unit id within a repository."""
     digest = hashlib.blake2b(f"{repository}\0{unit_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
-
-
-def _one_line(text: str, limit: int = 240) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def _describe(where: str, timeout: float, exc: BaseException) -> tuple[str, bool]:
-    """A one-line message for a qdrant-client / httpx / gRPC error, and whether a retry may help."""
-    slow = f"{where} did not answer within {timeout:g} s; raise the timeout or check the server's load"
-    if isinstance(exc, UnexpectedResponse):
-        code = exc.status_code or 0
-        if code in (401, 403):
-            return f"{where} refused the API key (HTTP {code}); set QDRANT_API_KEY", False
-        detail = _one_line(exc.content.decode("utf-8", "replace") or exc.reason_phrase)
-        return f"{where} answered HTTP {code}: {detail}", code in _TRANSIENT_HTTP
-    if isinstance(exc, ResponseHandlingException):
-        exc = exc.source
-    code_of = getattr(exc, "code", None)
-    if type(exc).__module__.startswith("grpc") and callable(code_of):
-        status = str(getattr(code_of(), "name", "UNKNOWN"))
-        details = _one_line(str(getattr(exc, "details", lambda: "")() or status))
-        if status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-            return f"{where} refused the API key ({status}); set QDRANT_API_KEY", False
-        if status == "UNAVAILABLE":
-            hint = "check the URL, that the server runs and that its gRPC port is reachable"
-            return f"{where} is not answering over gRPC ({details}); {hint}", True
-        if status == "DEADLINE_EXCEEDED":
-            return slow, True
-        return f"{where} failed ({status}): {details}", status in _TRANSIENT_GRPC
-    if isinstance(exc, httpx.TimeoutException):
-        return slow, True
-    if isinstance(exc, httpx.TransportError):
-        return f"{where} is not answering ({_one_line(str(exc))}); check the URL and the server", True
-    return f"{where} failed: {_one_line(str(exc)) or type(exc).__name__}", False
 
 
 def _point(repository: str, p: StoredPoint) -> models.PointStruct:
@@ -187,7 +150,7 @@ class QdrantStore:
             try:
                 self._client = QdrantClient(path=path, force_disable_check_same_thread=True)
             except Exception as exc:  # portalocker (directory in use), sqlite, pydantic
-                raise StoreError(f"could not open {self._where}: {_one_line(str(exc))}") from exc
+                raise StoreError(f"could not open {self._where}: {one_line(str(exc))}") from exc
         else:
             self._client = self._connect(str(url), api_key, prefer_grpc, grpc_port)
         try:
@@ -205,14 +168,14 @@ class QdrantStore:
         try:
             clients = [make(prefer_grpc=grpc, check_compatibility=False) for grpc in modes]
         except ValueError as exc:  # a malformed URL
-            raise StoreError(f"invalid Qdrant URL {url!r}: {_one_line(str(exc))}") from exc
+            raise StoreError(f"invalid Qdrant URL {url!r}: {one_line(str(exc))}") from exc
         try:
             for attempt in range(self._retries + 1):
                 for client in clients:
                     try:
                         version = client.info().version
                     except Exception as exc:
-                        message, transient = _describe(self._where, self._timeout, exc)
+                        message, transient = describe(self._where, self._timeout, exc)
                         if not transient or (attempt == self._retries and client is clients[-1]):
                             raise StoreError(message) from exc
                         continue
@@ -281,7 +244,7 @@ class QdrantStore:
                 with self._lock:
                     return fn()
             except Exception as exc:
-                message, transient = _describe(self._where, self._timeout, exc)
+                message, transient = describe(self._where, self._timeout, exc)
                 if not transient or attempt == self._retries:
                     raise StoreError(f"could not {action}: {message}") from exc
                 _log.info("retrying after: %s", message)
@@ -433,4 +396,4 @@ class QdrantStore:
             with self._lock:
                 self._client.close()
         except Exception as exc:
-            raise StoreError(f"could not close {self._where}: {_one_line(str(exc))}") from exc
+            raise StoreError(f"could not close {self._where}: {one_line(str(exc))}") from exc
