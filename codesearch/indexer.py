@@ -288,14 +288,11 @@ class Indexer:
             progress(status)
         return report
 
-    # The run marker says whether the whole index is complete. A full run marks it running
-    # until it ends. An update of some paths leaves a complete index complete while it runs
-    # (searches and `status` see no interruption): a kill meanwhile leaves pending rows, which
-    # the next run clears, and those files are indexed again by the next full run. An update
-    # never completes an index whose full run has not ended.
-
     def _mark_started(self, full: bool) -> bool:
-        """Mark the run started; True when it is a full run resuming a killed one."""
+        """Mark the run started; True when it is a full run resuming a killed one. The run marker
+        says whether the whole index is complete: an update of some paths leaves a complete index
+        complete (a kill meanwhile leaves pending rows, which the next run clears, and the next
+        full run indexes those files again), and never completes an interrupted one."""
         marker = self._state.get_meta("run")
         if full or marker != "complete":
             self._state.set_meta(run="running", run_started=str(time.time()))

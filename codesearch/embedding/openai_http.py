@@ -26,7 +26,6 @@ with benchmarks/embed_client_throughput.py.
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import threading
@@ -39,6 +38,7 @@ import httpx
 import numpy as np
 
 from codesearch.embedding.base import Vectors, normalize_rows, pool_windows
+from codesearch.embedding.openai_wire import TOO_LONG, decode_vectors, retry_after_seconds, server_message
 from codesearch.embedding.qwen_tokens import TokenCounter, load_token_counter
 from codesearch.errors import ConfigError, EmbeddingServerError
 
@@ -50,35 +50,10 @@ KNOWN_DIMENSIONS = {
     "Qwen/Qwen3-Embedding-4B": 2560,
     "Qwen/Qwen3-Embedding-8B": 4096,
 }
-_TOO_LONG = (
-    "longer than the model's context length",  # SGLang
-    "maximum context length",  # vLLM, OpenAI
-    "exceeds the available context size",  # llama.cpp
-    "input is too large",  # llama.cpp
-    "must have less than",  # TEI
-)
 
 
 class _Stopped(Exception):
     """Another batch of the same call failed: give up quietly."""
-
-
-def _server_message(resp: httpx.Response) -> str:
-    """The error text of a response, on one line, at most 300 characters."""
-    text = resp.text
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict):
-        err = payload.get("error")
-        if isinstance(err, dict):
-            err = err.get("message") or err.get("detail")
-        if not isinstance(err, str):
-            err = payload.get("message") or payload.get("detail")
-        text = err if isinstance(err, str) else json.dumps(err if err is not None else payload)
-    text = " ".join(text.split())
-    return text[:297] + "..." if len(text) > 300 else text or "(empty body)"
 
 
 def openai_model_id(model: str) -> str:
@@ -306,7 +281,7 @@ class OpenAIEmbedder:
                 status = resp.status_code
                 if status == 200:
                     return self._parse(resp, len(inputs))
-                message = self._scrub(_server_message(resp))
+                message = self._scrub(server_message(resp))
                 if status not in (408, 429) and status < 500:
                     self._client_error(status, message, body)
                     continue  # a setting was switched off: send again at once
@@ -315,7 +290,7 @@ class OpenAIEmbedder:
                 if status == 503:
                     what = f"embedding server at {self.url} is still loading or overloaded (HTTP 503)"
                     advice = "wait until its /health answers 200 and retry"
-                retry_after = _retry_after(resp)
+                retry_after = retry_after_seconds(resp)
             if attempt >= retries:
                 raise EmbeddingServerError(f"{what} after {attempt + 1} tries; {advice}")
             delay = min(30.0, self._backoff * 2**attempt) * (0.5 + random.random() / 2)
@@ -337,7 +312,7 @@ class OpenAIEmbedder:
             hint = f"check the model name '{self.model}' (--model)"
         elif status == 404:
             hint = "check --embed-url (the server's base URL, e.g. http://127.0.0.1:30000)"
-        elif any(pattern in low for pattern in _TOO_LONG):
+        elif any(pattern in low for pattern in TOO_LONG):
             hint = f"the server's context length is below the client's {self.context_length}: make them match"
         else:
             hint = {401: "check the API key", 403: "check the API key", 413: "lower the batch size"}.get(
@@ -350,35 +325,8 @@ class OpenAIEmbedder:
     def _parse(self, resp: httpx.Response, count: int) -> Vectors:
         """Vectors of a 200 answer, checked, in input order, normalised."""
         where = f"embedding server at {self.url}"
-        try:
-            payload = json.loads(resp.content)
-        except ValueError as exc:
-            raise EmbeddingServerError(
-                f"{where} answered with invalid JSON ({exc}); is it an OpenAI-compatible embeddings server?"
-            ) from exc
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-            raise EmbeddingServerError(f"{where} answered without a 'data' list; is it an embeddings server?")
-        if len(data) != count:
-            raise EmbeddingServerError(f"{where} returned {len(data)} vectors for {count} inputs")
-        if all(isinstance(d.get("index"), int) for d in data):
-            data = sorted(data, key=lambda d: int(d["index"]))
-        rows: list[Vectors] = []
-        try:
-            for item in data:
-                emb = item.get("embedding")
-                if isinstance(emb, str):
-                    rows.append(np.frombuffer(base64.b64decode(emb), dtype="<f4"))
-                elif isinstance(emb, list):
-                    rows.append(np.asarray(emb, dtype=np.float32))
-                else:
-                    raise EmbeddingServerError(f"{where} answered with an item without an 'embedding'")
-        except (ValueError, TypeError) as exc:
-            raise EmbeddingServerError(f"{where} answered with an undecodable embedding ({exc})") from exc
-        lengths = {len(r) for r in rows}
-        if len(lengths) != 1:
-            raise EmbeddingServerError(f"{where} returned vectors of different lengths {sorted(lengths)}")
-        got = lengths.pop()
+        matrix = decode_vectors(resp.content, count, where)
+        got = matrix.shape[1]
         with self._lock:
             if self._dims is None:
                 self._dims = got
@@ -388,22 +336,8 @@ class OpenAIEmbedder:
                 f"{where} returned {got}-dimensional vectors, expected {expected};"
                 " check the model name and the dimensions setting (an index keeps its dimension)"
             )
-        matrix = np.vstack(rows).astype(np.float32, copy=False).reshape(len(rows), got)
-        bad = int(np.count_nonzero(~np.isfinite(matrix).all(axis=1) | ~matrix.any(axis=1)))
-        if bad:
-            raise EmbeddingServerError(
-                f"{where} returned {bad} of {len(rows)} vectors with NaN, Inf or only zeros; nothing was "
-                "stored or cached: check the server and its model"
-            )
         # Longer than asked: the server ignored `dimensions`; Matryoshka truncation here.
         return normalize_rows(matrix[:, :expected] if got > expected else matrix)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
-
-
-def _retry_after(resp: httpx.Response) -> float:
-    try:
-        return max(0.0, float(resp.headers.get("retry-after", "0")))
-    except ValueError:
-        return 0.0
