@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from codesearch.parsing import parse_file
 from codesearch.redact import Finding, redact_source
 from codesearch.representation import UnitPlan, lexical_text, plan_units
 from codesearch.safefs import read_limited, read_problem
-from codesearch.state import FingerprintRecord
+from codesearch.state import FileRecord, FingerprintRecord
 
 #: Below this many files to analyse, worker processes cost more to start than they save.
 PARALLEL_MIN_FILES = 48
@@ -89,6 +90,29 @@ def fingerprint_records(source: bytes, parsed: ParsedFile) -> list[FingerprintRe
         for u in units
         if (fp := fingerprints.get(u.key)) is not None
     ]
+
+
+def fingerprint_indexed(
+    root: Path, records: Sequence[FileRecord], max_file_bytes: int, max_file_tokens: int
+) -> list[FingerprintRecord]:
+    """The fingerprints of indexed files whose content is still what was indexed (parsing
+    only: an index built before fingerprints existed). A file that changed since gets its
+    fingerprints when it is indexed again."""
+    rows: list[FingerprintRecord] = []
+    for rec in records:
+        try:
+            data = read_limited(root / rec.path, max_file_bytes)
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() != rec.content_hash:
+            continue
+        try:
+            source, _ = decode_source(data)
+            parsed = parse_file(rec.path, source, rec.language, max_file_tokens=max_file_tokens, tokens=True)
+        except CodesearchError:
+            continue
+        rows.extend(fingerprint_records(source, parsed))
+    return rows
 
 
 @dataclass(slots=True)

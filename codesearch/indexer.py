@@ -8,7 +8,6 @@ index never keeps duplicates or stale units.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from codesearch.analysis import (
     Analyzer,
     Options,
     decode_source,
+    fingerprint_indexed,
     fingerprint_records,
     point_id,
     read_source,
@@ -28,13 +28,11 @@ from codesearch.analysis import (
 from codesearch.cache import VectorCache
 from codesearch.discover import FileEntry, discover, under
 from codesearch.embedding.base import Embedder
-from codesearch.errors import CodesearchError
 from codesearch.fingerprint import FINGERPRINT_VERSION
 from codesearch.models import CodeUnit, IndexReport, RedactedFile, SkippedFile
-from codesearch.parsing import parse_file, units_version
+from codesearch.parsing import units_version
 from codesearch.representation import plan_units
-from codesearch.safefs import read_limited
-from codesearch.state import FileRecord, FingerprintRecord, IndexState
+from codesearch.state import FileRecord, IndexState
 from codesearch.store.base import StoredPoint, VectorStore
 
 __all__ = [
@@ -334,22 +332,7 @@ class Indexer:
         records = list(self._state.files().values())
         for start in range(0, len(records), 256):
             chunk = records[start : start + 256]
-            rows: list[FingerprintRecord] = []
-            for rec in chunk:
-                try:
-                    data = read_limited(self.root / rec.path, self._max_file_bytes)
-                except OSError:
-                    continue
-                if hashlib.sha256(data).hexdigest() != rec.content_hash:
-                    continue
-                try:
-                    source, _ = decode_source(data)
-                    parsed = parse_file(
-                        rec.path, source, rec.language, max_file_tokens=self._max_file_tokens, tokens=True
-                    )
-                except CodesearchError:
-                    continue
-                rows.extend(fingerprint_records(source, parsed))
+            rows = fingerprint_indexed(self.root, chunk, self._max_file_bytes, self._max_file_tokens)
             self._state.replace_fingerprints([r.path for r in chunk], rows)
         self._state.set_meta(fingerprints=FINGERPRINT_VERSION)
 
