@@ -29,7 +29,7 @@ from codesearch.cache import VectorCache
 from codesearch.discover import FileEntry, discover, under
 from codesearch.embedding.base import Embedder
 from codesearch.fingerprint import FINGERPRINT_VERSION
-from codesearch.models import CodeUnit, IndexReport, RedactedFile, SkippedFile
+from codesearch.models import CodeUnit, IndexReport, RedactedFile, SkippedFile, UnitPayload
 from codesearch.parsing import units_version
 from codesearch.representation import plan_units
 from codesearch.state import FileRecord, IndexState
@@ -78,7 +78,7 @@ ProgressCallback = Callable[[Progress], None]
 RunDoneCallback = Callable[[IndexReport | None, float], None]
 
 
-def unit_payload(unit: CodeUnit, file_hash: str) -> dict[str, object]:
+def unit_payload(unit: CodeUnit, file_hash: str) -> UnitPayload:
     """What the store keeps with a unit: where it is, what it is, a snippet, and its file's hash
     (only what searches, moves and filters read: each string field costs the store's
     conversion about 3 microseconds a point)."""

@@ -28,6 +28,22 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class UnitPayload(TypedDict, total=False):
+    """What a store keeps with each unit (indexer.unit_payload writes every field). A search's
+    candidates carry store.base.CANDIDATE_FIELDS only: the snippet is read for the hits shown alone."""
+
+    path: str  # relative to the root, "/"-separated
+    language: str
+    kind: str  # function, method, class, ..., file, section, window
+    symbol: str  # the qualified name: `Session.merge_environment_settings`
+    name: str  # the unit's own name: `merge_environment_settings`
+    parent: str  # the enclosing definition's name, "" at the top
+    start_line: int
+    end_line: int
+    file_hash: str  # sha256 of the file the unit was cut from (moves check it)
+    snippet: str  # the first lines of the unit's code
+
+
 @dataclass(frozen=True, slots=True)
 class CodeUnit:
     """A searchable piece of a file: a definition, or the whole file.

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any
 
 from codesearch.lexical import tokens
+from codesearch.models import UnitPayload
 from codesearch.ranking._priors import CLASSES, file_words, is_barrel, path_classes
 from codesearch.ranking._query import QueryInfo
 
@@ -86,7 +86,7 @@ def _norm(name: str) -> str:
     return name.replace("_", "").lower()
 
 
-def definition_credit(payload: dict[str, Any], info: QueryInfo) -> float:
+def definition_credit(payload: UnitPayload, info: QueryInfo) -> float:
     """How strongly this unit is the definition the query names, 0 to 1."""
     if not info.names:
         return 0.0
@@ -141,7 +141,7 @@ def _name_words(name: str) -> frozenset[str]:
     return frozenset(tokens(name))
 
 
-def name_credit(payload: dict[str, Any], info: QueryInfo) -> float:
+def name_credit(payload: UnitPayload, info: QueryInfo) -> float:
     """Share of a natural-language query's words that the unit's name and its container's carry."""
     if info.symbol or not info.words or str(payload.get("kind", "")) in ("file", "section"):
         return 0.0
@@ -149,7 +149,7 @@ def name_credit(payload: dict[str, Any], info: QueryInfo) -> float:
     return len(info.words & words) / len(info.words)
 
 
-def prior(payload: dict[str, Any], info: QueryInfo, cfg: RankingConfig) -> float:
+def prior(payload: UnitPayload, info: QueryInfo, cfg: RankingConfig) -> float:
     """The path prior times the language hint."""
     path = str(payload.get("path", ""))
     m = 1.0
@@ -162,7 +162,7 @@ def prior(payload: dict[str, Any], info: QueryInfo, cfg: RankingConfig) -> float
     return m
 
 
-def score(payload: dict[str, Any], fused: float, top: float, info: QueryInfo, cfg: RankingConfig) -> float:
+def score(payload: UnitPayload, fused: float, top: float, info: QueryInfo, cfg: RankingConfig) -> float:
     """A unit's final score for this query."""
     scale = cfg.definition_boost * (1.0 if info.symbol else 0.5)
     credit = scale * definition_credit(payload, info)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from codesearch.lexical import SparseVector
+from codesearch.models import UnitPayload
 
 #: The payload fields a search reads of its candidates: what ranking, fusion and a hit need.
 CANDIDATE_FIELDS = ["path", "language", "kind", "symbol", "name", "parent", "start_line", "end_line"]
@@ -22,7 +23,7 @@ class StoredPoint:
     id: int
     dense: npt.NDArray[np.float32]
     sparse: SparseVector
-    payload: dict[str, Any]
+    payload: UnitPayload
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class Candidate:
 
     id: int
     score: float
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: UnitPayload = field(default_factory=lambda: UnitPayload())
 
 
 class VectorStore(Protocol):

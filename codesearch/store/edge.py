@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ import qdrant_edge as qe
 
 from codesearch.errors import StoreError
 from codesearch.lexical import SparseVector
+from codesearch.models import UnitPayload
 from codesearch.store.base import CANDIDATE_FIELDS, Candidate, StoredPoint, StoreFilter
 
 DENSE = "dense"
@@ -143,7 +144,7 @@ class EdgeStore:
                     DENSE: p.dense.tolist(),
                     LEXICAL: qe.SparseVector(list(p.sparse.indices), list(p.sparse.values)),
                 },
-                p.payload,
+                cast("dict[str, Any]", p.payload),
             )
             for p in points
         ]
@@ -194,7 +195,9 @@ class EdgeStore:
             raise StoreError(f"the index store failed a search: {exc}") from exc
         result: dict[str, list[Candidate]] = {"dense": [], "lexical": []}
         for kind, points in zip(kinds, answers, strict=True):
-            result[kind] = [Candidate(int(p.id), float(p.score), dict(p.payload or {})) for p in points]
+            result[kind] = [
+                Candidate(int(p.id), float(p.score), cast(UnitPayload, dict(p.payload or {}))) for p in points
+            ]
         return result["dense"], result["lexical"]
 
     def snippets(self, ids: Sequence[int]) -> dict[int, str]:
@@ -248,7 +251,9 @@ class EdgeStore:
                     else SparseVector((), ())
                 )
                 dense = np.asarray(vectors.get(DENSE, []), dtype=np.float32)
-                yield StoredPoint(int(record.id), dense, sparse, dict(record.payload or {}))
+                yield StoredPoint(
+                    int(record.id), dense, sparse, cast(UnitPayload, dict(record.payload or {}))
+                )
             if offset is None:
                 return
 

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,7 @@ from qdrant_client import QdrantClient, models
 
 from codesearch.errors import StoreError
 from codesearch.lexical import SparseVector
+from codesearch.models import UnitPayload
 from codesearch.store.base import Candidate, StoredPoint, StoreFilter
 from codesearch.store.qdrant_errors import describe, one_line
 
@@ -260,14 +261,14 @@ class QdrantStore:
 
     def _view(
         self, point_id: models.ExtendedPointId, payload: Any, keep_repo: bool
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, UnitPayload]:
         """The caller's id and payload; across repositories the store's own (unique) id and every field."""
         out = dict(payload or {})
         if self.all_repositories or UNIT_ID not in out:
-            return int(str(point_id)), out
+            return int(str(point_id)), cast(UnitPayload, out)
         if not keep_repo:
             out.pop(REPOSITORY, None)
-        return int(out.pop(UNIT_ID)), out
+        return int(out.pop(UNIT_ID)), cast(UnitPayload, out)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
         """Insert or replace points by id (in this store's repository)."""
