@@ -308,15 +308,10 @@ def _watch(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _move(args: argparse.Namespace, out: Console, err: Console) -> int:
-    import dataclasses
-
     root = _root(args.path)
     settings, _ = load_settings(root, overrides(args))
-    server = dataclasses.replace(settings, store="qdrant", all_repositories=False)
-    embedded = dataclasses.replace(settings, store="edge")
-    source, destination = (embedded, server) if args.command == "export" else (server, embedded)
     with Engine.open(root, settings, write=True) as engine:
-        result = engine.move_index(source, destination, progress=None if args.json else count_printer(err))
+        result = engine.move_index(args.command, progress=None if args.json else count_printer(err))
     if args.json:
         out.print_json(json.dumps(result))
     else:

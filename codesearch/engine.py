@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from codesearch.config import Settings, load_settings
 from codesearch.duplicates import DuplicateReport
@@ -329,9 +329,13 @@ class Engine:
         return self._index.find_duplicates(changes)
 
     def move_index(
-        self, source: Settings, destination: Settings, progress: Callable[[int], None] | None = None
+        self, direction: Literal["export", "import"], progress: Callable[[int], None] | None = None
     ) -> dict[str, int]:
-        """Copy this repository's index from one store to another (export/import); embeds nothing."""
+        """Copy this repository's index from the embedded store to the configured Qdrant server
+        (export) or back (import); embeds nothing. {points, files_current, files_stale}."""
+        server = dataclasses.replace(self.settings, store="qdrant", all_repositories=False)
+        embedded = dataclasses.replace(self.settings, store="edge")
+        source, destination = (embedded, server) if direction == "export" else (server, embedded)
         if not self.owner:
             raise IndexBusyError("another codesearch process owns this index; try again when it is done")
         src_dir, dst_dir = self._dir_for(source), self._dir_for(destination)
