@@ -87,6 +87,7 @@ class Engine:
         self._open_lock = threading.RLock()
         self.owner = False
         self._take_over = False
+        self._on_owner: Callable[[Engine], None] | None = None
         self._wait = 600.0
         self._on_wait: Callable[[int | None], None] | None = None
         # The operations: here once this engine owns the index, else asked of the owner.
@@ -112,11 +113,13 @@ class Engine:
         on_wait: Any = None,
         take_over: bool = False,
         hand_off: bool = False,
+        on_owner: Callable[[Engine], None] | None = None,
     ) -> Engine:
         """Open the index of `root`. With write=True, wait (up to `wait` s) to own it.
 
         With take_over=True, an engine that forwards to an owner becomes the owner itself when
-        that owner ends mid-request (a short-lived command; long-lived front ends do their own).
+        that owner ends, and answers the request it was making; `on_owner` is then told (from
+        the thread of that request), so that a long-lived front end starts its watcher.
         With write=True and hand_off=True, an engine that finds the index owned does not wait:
         its `index()` and `upgrade()` are run by the owner when it takes index runs (`codesearch
         watch`, an editor's server), and wait for the lock only when it does not.
@@ -127,7 +130,7 @@ class Engine:
         if settings is None:
             settings, _ = load_settings(root_path)
         engine = cls(root_path, settings, embedder=embedder)
-        engine._take_over = take_over
+        engine._take_over, engine._on_owner = take_over, on_owner
         engine._wait, engine._on_wait = wait, on_wait
         if engine._lock.acquire(timeout=0.0):
             engine._become_owner()
@@ -154,6 +157,8 @@ class Engine:
         """Take over from an owner that ended, if this engine may (take_over) and the lock is free."""
         if self._take_over and self._lock.acquire(timeout=0.0):
             self._become_owner()
+            if self._on_owner is not None:
+                self._on_owner(self)
             return self._serving
         return None
 

@@ -21,7 +21,6 @@ from typing import TypeVar
 from codesearch import (
     CodesearchError,
     Engine,
-    IndexBusyError,
     Progress,
     Settings,
     Watcher,
@@ -62,7 +61,8 @@ class ServedRoot:
 
     def _open(self) -> None:
         try:
-            engine = Engine.open(self.root, self.settings)
+            # An owner that ends is taken over by the engine, which then tells _watch.
+            engine = Engine.open(self.root, self.settings, take_over=True, on_owner=self._watch)
         except CodesearchError as exc:
             self._set(ERROR, f"cannot open the index of {self.root}: {exc}")
             self._opened.set()
@@ -76,8 +76,14 @@ class ServedRoot:
         if not engine.owner:
             self._set(READY, "another codesearch process owns this index, keeps it current and answers")
             return
+        self._watch(engine)
+
+    def _watch(self, engine: Engine) -> None:
+        """Keep the index current: this server owns it now."""
         watcher = Watcher(engine, on_update=self._updated, on_notice=self._noticed, progress=self._progressed)
         with self._lock:
+            if self._closed:
+                return
             self._watcher = watcher
         self._set(INDEXING, "indexing: the first pass over the tree")
         try:
@@ -163,7 +169,7 @@ class ServedRoot:
         return not self._owner_complete
 
     def call(self, work: Callable[[Engine], T]) -> T:
-        """Run `work` on the engine; become the owner first if the owning process has gone.
+        """Run `work` on the engine (which becomes the owner if the owning process has gone).
 
         Raises the library's errors (CodesearchError) for the caller to report.
         """
@@ -171,24 +177,7 @@ class ServedRoot:
         engine = self._engine
         if engine is None:
             raise CodesearchError(self._message)
-        try:
-            return work(engine)
-        except IndexBusyError:
-            if engine.owner or not self._take_over(engine):
-                raise
-            assert self._engine is not None
-            return work(self._engine)
-
-    def _take_over(self, engine: Engine) -> bool:
-        """Become the index's owner (and start watching) if its owner went away; True if done."""
-        with self._lock:
-            if self._engine is not engine or self._closed:
-                return False
-            self._engine = None
-            self._opened.clear()
-        engine.close()
-        self._open()
-        return self._engine is not None and self._engine.owner
+        return work(engine)
 
     def reindex(self) -> bool:
         """Queue a pass over the whole tree; False if another process owns the index."""

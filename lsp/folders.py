@@ -114,7 +114,8 @@ class FolderIndex:
 
     def _open(self) -> None:
         try:
-            engine = Engine.open(self.root, self.settings)
+            # An owner that ends is taken over by the engine, which then tells _watch.
+            engine = Engine.open(self.root, self.settings, take_over=True, on_owner=self._watch)
         except CodesearchError as exc:
             self._set(ERROR, str(exc))
             self._on_notice(f"codesearch cannot open the index of {self.root}: {exc}", True)
@@ -128,10 +129,16 @@ class FolderIndex:
             self._set(READY, "another codesearch process owns this index and answers searches")
             self._refresh_counts()
             return
+        self._watch(engine)
+
+    def _watch(self, engine: Engine) -> None:
+        """Keep the folder's index current: this server owns it now."""
         watcher = Watcher(
             engine, on_update=self._updated, on_notice=self._watch_notice, progress=self._progressed
         )
         with self._lock:
+            if self._closed:
+                return
             self._watcher = watcher
         self._set(INDEXING, "indexing")
         try:
@@ -258,8 +265,6 @@ class FolderIndex:
         except IndexNotFoundError:
             return FolderSearch([], partial=True)
         except IndexBusyError as exc:
-            if not engine.owner and self._take_over(engine):  # the owning process has ended
-                return self.search(query, k, filters, mode, files)
             return FolderSearch([], partial=partial, warning=str(exc))
         found = FolderSearch(answer.hits, partial=partial, files=answer.files)
         if not answer.lexical_only:
@@ -274,16 +279,6 @@ class FolderIndex:
             self._embedding_down = True
             self._on_notice(f"codesearch: {warning}", True)
         return replace(found, warning=warning)
-
-    def _take_over(self, engine: Engine) -> bool:
-        """Become the index's owner (and start watching) if its owner went away; True if done."""
-        with self._lock:
-            if self._engine is not engine or self._closed:
-                return False
-            self._engine = None
-        engine.close()
-        self._open()
-        return self._engine is not None and self._engine.owner
 
     def duplicates(self, rel: str) -> list[DuplicatePair] | None:
         """Pairs of functions of this saved file and others; None when there is no index to ask yet."""
