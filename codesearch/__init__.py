@@ -5,7 +5,7 @@ The public API; front ends import only from here.
 
 from typing import TYPE_CHECKING
 
-from codesearch.config import Settings, load_settings
+from codesearch.config import Settings, load_settings, option_names, validate_option
 from codesearch.dupecheck import DuplicateCheck, check_duplicates, check_files
 from codesearch.duplicates import DuplicatePair, DuplicateReport, UnitLocation
 from codesearch.engine import Engine
@@ -36,8 +36,10 @@ from codesearch.models import (
     SearchHit,
     UpgradeStatus,
 )
+from codesearch.search import MODES, merge_ranked
 
 __all__ = [
+    "MODES",
     "Answer",
     "CodeUnit",
     "CodesearchError",
@@ -72,6 +74,9 @@ __all__ = [
     "check_duplicates",
     "check_files",
     "load_settings",
+    "merge_ranked",
+    "option_names",
+    "validate_option",
 ]
 __version__ = "0.1.0"
 

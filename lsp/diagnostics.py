@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from codesearch.duplicates import DuplicatePair, UnitLocation
+from codesearch import DuplicatePair, UnitLocation
 
 from .convert import lines_range
 

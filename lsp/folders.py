@@ -19,6 +19,7 @@ from typing import Any
 
 from codesearch import (
     CodesearchError,
+    DuplicatePair,
     Engine,
     FileHit,
     IndexBusyError,
@@ -27,10 +28,10 @@ from codesearch import (
     SearchFilters,
     SearchHit,
     Settings,
+    Watcher,
+    WatchUpdate,
+    check_files,
 )
-from codesearch.dupecheck import check_files
-from codesearch.duplicates import DuplicatePair
-from codesearch.watch import Watcher, WatchUpdate
 
 STARTING, INDEXING, READY, ERROR = "starting", "indexing", "ready", "error"
 

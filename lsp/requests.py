@@ -11,8 +11,7 @@ from typing import Any
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
-from codesearch import SearchFilters
-from codesearch.search import MODES
+from codesearch import MODES, SearchFilters
 
 SEARCH = "codesearch/search"
 STATUS = "codesearch/status"

@@ -34,8 +34,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from codesearch import CodesearchError, FileHit, SearchFilters, SearchHit, Settings
-from codesearch.search import merge_ranked
+from codesearch import CodesearchError, FileHit, SearchFilters, SearchHit, Settings, merge_ranked
 
 from . import __version__
 from .convert import file_result, search_result, symbol_information

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codesearch import ConfigError, Settings, load_settings
-from codesearch.config import option_names, validate_option
+from codesearch import ConfigError, Settings, load_settings, option_names, validate_option
 
 #: Names editors commonly use for an option, beside the option's own name.
 ALIASES = {
