@@ -86,6 +86,7 @@ class Engine:
         # the store and the model are opened once, under this lock.
         self._open_lock = threading.RLock()
         self.owner = False
+        self._closed = False
         self._take_over = False
         self._on_owner: Callable[[Engine], None] | None = None
         self._wait = 600.0
@@ -155,12 +156,13 @@ class Engine:
 
     def _owned_now(self) -> Serving | None:
         """Take over from an owner that ended, if this engine may (take_over) and the lock is free."""
-        if self._take_over and self._lock.acquire(timeout=0.0):
+        with self._open_lock:  # not once closed: a closed engine never owns the index again
+            if self._closed or not self._take_over or not self._lock.acquire(timeout=0.0):
+                return None
             self._become_owner()
-            if self._on_owner is not None:
-                self._on_owner(self)
-            return self._serving
-        return None
+        if self._on_owner is not None:
+            self._on_owner(self)
+        return self._serving
 
     def _owned_after_wait(self) -> Engine:
         """Wait for the lock (an owner that takes no index runs of others) and own the index."""
@@ -170,6 +172,8 @@ class Engine:
                 f"for {self._wait:.0f} s; try again when it is done"
             )
         self._become_owner()
+        if self._on_owner is not None:
+            self._on_owner(self)
         return self
 
     def accept_index_runs(
@@ -221,7 +225,8 @@ class Engine:
             return self._embedder
 
     def _open_store(self, create: bool) -> tuple[VectorStore, IndexState]:
-        """The store and state of the configured model's index (LocalIndex.open_store)."""
+        """The store and state of the configured model's index (LocalIndex.open_store; for
+        tests and benchmarks that look inside an index)."""
         return self._local.open_store(create)
 
     # -- the work --------------------------------------------------------------------
@@ -260,7 +265,8 @@ class Engine:
         return self._index.upgrade(progress, max_files)
 
     def _active(self) -> Engine:
-        """The engine whose index answers searches: the upgrade once complete, else this one."""
+        """The engine whose index answers searches: the upgrade once complete, else this one
+        (for tests)."""
         return self._local.active()
 
     def indexing(self) -> RunStatus | None:
@@ -338,6 +344,8 @@ class Engine:
     ) -> dict[str, int]:
         """Copy this repository's index from the embedded store to the configured Qdrant server
         (export) or back (import); embeds nothing. {points, files_current, files_stale}."""
+        if direction not in ("export", "import"):
+            raise ConfigError(f"unknown direction {direction!r} of an index move; use export or import")
         server = dataclasses.replace(self.settings, store="qdrant", all_repositories=False)
         embedded = dataclasses.replace(self.settings, store="edge")
         source, destination = (embedded, server) if direction == "export" else (server, embedded)
@@ -359,6 +367,8 @@ class Engine:
 
     def close(self) -> None:
         """Flush and release everything; the next process can own the index."""
+        with self._open_lock:
+            self._closed = True  # no take-over from here on (a search in flight may try one)
         self._serving.accept_index_runs(False, None, None)  # a run for another process ends at its next file
         if self._server is not None:
             self._server.close()
@@ -366,6 +376,7 @@ class Engine:
         self._local.close()
         if self._embedder is not None:
             self._embedder.close()
+        self.owner = False
         self._lock.release()
 
     def __enter__(self) -> Engine:

@@ -287,12 +287,12 @@ class Indexer:
         return report
 
     def _mark_started(self, full: bool) -> bool:
-        """Mark the run started; True when it is a full run resuming a killed one. The run marker
-        says whether the whole index is complete: an update of some paths leaves a complete index
-        complete (a kill meanwhile leaves pending rows, which the next run clears, and the next
-        full run indexes those files again), and never completes an interrupted one."""
+        """Mark a full run started; True when it resumes a killed one. The run marker says
+        whether a full run has ended: an update of some paths leaves it as it is (complete or
+        not). A kill during an update leaves pending rows, which the next run clears, and
+        `status` reads an index with pending rows as not complete."""
         marker = self._state.get_meta("run")
-        if full or marker != "complete":
+        if full:
             self._state.set_meta(run="running", run_started=str(time.time()))
         return full and marker == "running"
 

@@ -3,8 +3,9 @@
 It runs the index runs (one at a time, under the work lock), answers searches through
 codesearch.retrieval, reports status, checks duplicates, and keeps the progressive index:
 the transformer's index beside the static one, built file by file by `upgrade()` and
-searched once it covers every file. The engine (codesearch.engine) opens what it reads:
-the store and state of a model's index, the embedder, the embedding cache.
+searched once it covers every file. It opens the store and state of the model's index and
+the embedding cache on first use; the engine (codesearch.engine) holds the owner lock and
+the embedder.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class LocalIndex:
         """The store and state of the configured model's index, opened on first use."""
         engine = self._engine
         with self._open_lock:
+            if engine._closed:  # a search or watcher start still in flight: the lock is gone
+                raise IndexBusyError("this engine was closed; open the index again")
             if self._store is None or self._state is None:
                 directory = engine.model_dir
                 if not engine.has_index and not create:
@@ -202,18 +205,19 @@ class LocalIndex:
         store, state = self.open_store(create=False)
         files, units, by_kind, by_lang = state.counts()
         last = state.get_meta("last_indexed")
+        pending = len(state.pending())
         info.update(
             {
                 "indexed": True,
                 "files": files,
                 "units": units,
                 "store_points": store.count(),
-                "pending": len(state.pending()),
+                "pending": pending,
                 "units_by_kind": by_kind,
                 "units_by_language": by_lang,
                 "last_indexed": float(last) if last else None,
                 "age_seconds": round(time.time() - float(last), 1) if last else None,
-                "complete": state.get_meta("run") == "complete",
+                "complete": state.get_meta("run") == "complete" and not pending,
                 "size_bytes": _dir_size(directory),
             }
         )
@@ -287,7 +291,7 @@ class LocalIndex:
                 progress(p)
 
         # Searches meanwhile see part of the index when it was not complete before this run.
-        self._live_partial = state.get_meta("run") != "complete"
+        self._live_partial = state.get_meta("run") != "complete" or bool(state.pending())
         self._live = Progress("starting")
         try:
             report = indexer.run(track, only)

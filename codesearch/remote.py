@@ -61,10 +61,10 @@ class Index(Protocol):
 class RemoteIndex:
     """The index of `root` as its owning process answers for it.
 
-    `take_over()` makes this process the owner if it may and the lock is free now, and
-    returns what answers requests here (None: it may not, or another process was first).
-    `own()` waits for the lock and returns this process's engine as the owner, or raises
-    IndexBusyError."""
+    Two callbacks of the engine: `take_over` makes this process the owner if it may and the
+    lock is free now, and returns what answers requests here (None: it may not, or another
+    process was first); `own` waits for the lock and returns this process's engine as the
+    owner, or raises IndexBusyError."""
 
     def __init__(
         self,

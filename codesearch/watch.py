@@ -270,7 +270,8 @@ class Watcher:
             while not self._stopping.is_set():
                 if self._resync:
                     self._resync = False
-                    self._check_now = not self._watching.sync() or self._check_now
+                    if not self._watching.sync():  # the root could not be read
+                        self._check_now = True
                 if self._check_now or time.monotonic() >= next_check:
                     self._check_now = False
                     self._check_health()
@@ -376,7 +377,8 @@ class Watcher:
         elif self._root_missing:
             self._restart(f"{self.root} came back")
         else:
-            self._check_now = not self._watching.sync()
+            if not self._watching.sync():
+                self._check_now = True
             if self._watching.exclude_changed():  # the rules of the whole tree changed
                 self._filter.forget()
                 self._resync = True

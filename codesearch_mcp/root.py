@@ -82,7 +82,7 @@ class ServedRoot:
         """Keep the index current: this server owns it now."""
         watcher = Watcher(engine, on_update=self._updated, on_notice=self._noticed, progress=self._progressed)
         with self._lock:
-            if self._closed:
+            if self._closed or self._watcher is not None:  # a take-over already started one
                 return
             self._watcher = watcher
         self._set(INDEXING, "indexing: the first pass over the tree")

@@ -138,7 +138,7 @@ class FolderIndex:
             engine, on_update=self._updated, on_notice=self._watch_notice, progress=self._progressed
         )
         with self._lock:
-            if self._closed:
+            if self._closed or self._watcher is not None:  # a take-over already started one
                 return
             self._watcher = watcher
         self._set(INDEXING, "indexing")
@@ -261,12 +261,15 @@ class FolderIndex:
         if engine is None:
             return FolderSearch([], partial=True, warning=self._message if self._state == ERROR else "")
 
+        owner = engine.owner
         try:
             answer = engine.answer(query, k, filters, mode, files=files)
         except IndexNotFoundError:
             return FolderSearch([], partial=True)
         except IndexBusyError as exc:
             return FolderSearch([], partial=partial, warning=str(exc))
+        if engine.owner != owner:  # took the index over: partial while the new watcher catches up
+            partial = self.partial
         found = FolderSearch(answer.hits, partial=partial, files=answer.files)
         if not answer.lexical_only:
             self._embedding_down = False

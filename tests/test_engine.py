@@ -218,3 +218,25 @@ def test_vectors_are_quantised_past_the_threshold_and_search_still_right(tmp_pat
     with _open(root, quantize_threshold=10) as engine:  # and after reopening
         assert engine.search("tide_table_7", k=1, mode="dense")[0].path == "tides.py"
         assert engine.status()["units"] == engine._open_store(create=False)[0].count()
+
+
+def test_a_closed_engine_never_takes_the_index_over(
+    nasty_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search still in flight when a front end closes its engine must not make that closed
+    engine the index's owner (nobody would close it, and it would answer from a stale index)."""
+    from codesearch import CodesearchError
+
+    monkeypatch.setattr("codesearch.remote.OWNER_GONE_WAIT", 0.3)
+    owner = _open(nasty_repo)
+    owner.index()
+    settings, _ = load_settings(nasty_repo)
+    asker = Engine.open(nasty_repo, settings, take_over=True, on_owner=lambda e: pytest.fail("took over"))
+    assert not asker.owner
+    asker.close()
+    owner.close()  # the owner ends too: a live engine with take_over would now become the owner
+    with pytest.raises(CodesearchError):
+        asker.search("retry a failed upload", mode="lexical")
+    assert not asker.owner
+    with _open(nasty_repo) as again:  # the lock is free for the next process
+        assert again.owner and again.status()["complete"]
