@@ -352,6 +352,9 @@ def ask_owner(
         ) from None
     if not line:
         raise OwnerGoneError("the process that owns this index closed the connection; try again")
+    if not line.endswith(b"\n") and len(line) <= MAX_MESSAGE:
+        # The connection ended inside the reply: the owner died while it answered.
+        raise OwnerGoneError("the process that owned this index ended while it answered; try again")
     try:
         reply = json.loads(line)
     except (ValueError, RecursionError):

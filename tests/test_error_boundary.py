@@ -206,6 +206,35 @@ def test_owner_answering_junk_is_a_one_line_busy_error(tmp_path: Path, reply: by
         owner.stdout.close()
 
 
+def test_an_owner_that_dies_inside_its_reply_is_gone_not_busy(tmp_path: Path) -> None:
+    """A reply cut off by the owner's end (no newline before EOF) lets the asker take over."""
+    import socket
+    import threading
+
+    from codesearch.errors import OwnerGoneError
+    from codesearch.owner import ask_owner
+
+    path = tmp_path / "owner.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def answer_half() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b'{"hits": [{"path": "src/m1.py", "start_li')  # then the process dies
+
+    thread = threading.Thread(target=answer_half)
+    thread.start()
+    try:
+        with pytest.raises(OwnerGoneError, match="ended while it answered"):
+            ask_owner(path, {"op": "search", "query": "x"}, 5.0, None)
+    finally:
+        thread.join(5)
+        server.close()
+
+
 def test_owner_logs_a_bug_with_its_traceback_and_still_answers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
