@@ -52,3 +52,17 @@ def test_front_ends_may_import_no_module_of_the_library() -> None:
     modules |= {f"codesearch.{p.name}" for p in package.iterdir() if (p / "__init__.py").exists()}
     assert modules - banned == set(), "add these to [tool.ruff.lint.flake8-tidy-imports.banned-api]"
     assert banned - modules == set(), "these banned modules no longer exist"
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject.toml lists the packages a wheel holds by hand (the language server's lives in
+    lsp/): a package missing there installs nowhere but an editable checkout."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {"codesearch_lsp"}
+    for top in ("codesearch", "codesearch_mcp"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            found.add(".".join(init.parent.relative_to(ROOT).parts))
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
