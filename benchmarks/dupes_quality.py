@@ -19,11 +19,11 @@ closest in meaning, by embedding cosine); and *boilerplate* pairs (short functio
 the package under the size gate, paired with their most similar short function).
 
 Each function is put alone in a file (`orig/...` or `clones/...`), parsed, fingerprinted
-and embedded the way the index does it (codesearch.fingerprint, representation, the local
-CPU model), and every pair goes through `codesearch.duplicates.judge`. Precision of a
+and embedded the way the index does it (codesearch.dupes.fingerprint, representation, the local
+CPU model), and every pair goes through `codesearch.dupes.duplicates.judge`. Precision of a
 type is that of a detector facing that type's positives and all the negatives:
 TP / (TP + FP over all negatives). A grid over threshold and Jaccard floor is printed
-too: it is how the defaults in codesearch/duplicates.py were chosen.
+too: it is how the defaults in codesearch/dupes/duplicates.py were chosen.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import DATA, pypi_source
 
-from codesearch.cache import EmbeddingCache
-from codesearch.duplicates import (
+from codesearch.dupes.duplicates import (
     CALIBRATED_THRESHOLDS,
     UNCALIBRATED_THRESHOLD,
     DuplicateOptions,
@@ -55,13 +54,14 @@ from codesearch.duplicates import (
     _Unit,
     judge,
 )
+from codesearch.dupes.fingerprint import DUPLICATE_KINDS, UnitFingerprint, fingerprint_units, jaccard
 from codesearch.embedding import Embedder
 from codesearch.embedding.local import LocalEmbedder
 from codesearch.embedding.static import StaticEmbedder
-from codesearch.fingerprint import DUPLICATE_KINDS, UnitFingerprint, fingerprint_units, jaccard
+from codesearch.indexing.cache import EmbeddingCache
+from codesearch.indexing.representation import plan_units
 from codesearch.models import content_hash
 from codesearch.parsing import parse_file
-from codesearch.representation import plan_units
 
 _BUILTINS = set(dir(__builtins__)) | {"self", "cls"}
 

@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _corpus import pypi_sdist, pypi_source
 
 from codesearch import Engine, load_settings
-from codesearch.discover import discover
 from codesearch.embedding.local import LocalEmbedder
 from codesearch.embedding.static import StaticEmbedder
+from codesearch.indexing.discover import discover
+from codesearch.indexing.representation import plan_units
 from codesearch.parsing import parse_file
-from codesearch.representation import plan_units
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import pypi_source
 
-from codesearch.discover import discover
+from codesearch.indexing.discover import discover
 from codesearch.parsing import parse_file
 
 

@@ -27,9 +27,9 @@ from _synthetic_index import fill
 from codesearch import Engine, SearchFilters, load_settings
 from codesearch.embedding.local import MINILM_MODEL_ID
 from codesearch.embedding.static import static_identity
-from codesearch.ranking import rank, rank_files
-from codesearch.retrieval import candidates
-from codesearch.search import drop_shadowed_containers, to_hit
+from codesearch.search.fusion import drop_shadowed_containers, to_hit
+from codesearch.search.ranking import rank, rank_files
+from codesearch.search.retrieval import candidates
 
 QUERIES = [
     "parse a date string in ISO format",

@@ -7,9 +7,9 @@ a PyPI source distribution (Django by default), read as the indexer reads them:
 
 1. detect-secrets as its own scan runs it: every plugin and its default filters, file by
    file from disk (`detect_secrets.core.scan.scan_file` under `default_settings()`).
-2. codesearch's plugins (codesearch.redact.PLUGINS) through detect-secrets' line pipeline
+2. codesearch's plugins (codesearch.indexing.redact.PLUGINS) through detect-secrets' line pipeline
    on every line (no pre-filter).
-3. codesearch.redact.redact_text: the same plugins behind the pre-filter (what indexing runs).
+3. codesearch.indexing.redact.redact_text: the same plugins behind the pre-filter (what indexing runs).
 
 Beside them, tree-sitter parsing of the same files (codesearch.parsing.parse_file), the
 cheapest stage of indexing, for scale. Figures are wall seconds on this machine, one core.
@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import pypi_sdist
 
-from codesearch.discover import discover
-from codesearch.indexer import decode_source, read_source
+from codesearch.indexing.discover import discover
+from codesearch.indexing.indexer import decode_source, read_source
+from codesearch.indexing.redact import MARKER, redact_text, scan_lines
 from codesearch.parsing import parse_file
-from codesearch.redact import MARKER, redact_text, scan_lines
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -129,7 +129,7 @@ def measure(label: str, root: Path, skip_full: bool) -> None:
 def _full(files: list[tuple[str, Path, str, str]]) -> tuple[float, Counter[str]]:
     seconds, kinds = full_detect_secrets(files)
     # default_settings() is transient: put codesearch's configuration back for what follows.
-    import codesearch.redact as redact
+    import codesearch.indexing.redact as redact
 
     redact._detector = None
     return seconds, kinds

@@ -77,7 +77,7 @@ def make_tree(root: Path, files: int, per_dir: int = 100) -> list[Path]:
 
 
 def child(root: str) -> None:
-    from codesearch.watch import Watcher, WatchUpdate
+    from codesearch.watch.watcher import Watcher, WatchUpdate
 
     def show(u: WatchUpdate) -> None:
         line = {

@@ -6,8 +6,8 @@ The public API; front ends import only from here.
 from typing import TYPE_CHECKING
 
 from codesearch.config import Settings, load_settings, option_names, validate_option
-from codesearch.dupecheck import DuplicateCheck, check_duplicates, check_files
-from codesearch.duplicates import DuplicatePair, DuplicateReport, UnitLocation
+from codesearch.dupes.dupecheck import DuplicateCheck, check_duplicates, check_files
+from codesearch.dupes.duplicates import DuplicatePair, DuplicateReport, UnitLocation
 from codesearch.engine import Engine
 from codesearch.errors import (
     CodesearchError,
@@ -24,7 +24,7 @@ from codesearch.errors import (
     StoreError,
     WatchError,
 )
-from codesearch.indexer import Progress
+from codesearch.indexing.indexer import Progress
 from codesearch.models import (
     Answer,
     CodeUnit,
@@ -36,7 +36,7 @@ from codesearch.models import (
     SearchHit,
     UpgradeStatus,
 )
-from codesearch.search import MODES, merge_ranked
+from codesearch.search.fusion import MODES, merge_ranked
 
 __all__ = [
     "MODES",
@@ -81,14 +81,14 @@ __all__ = [
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from codesearch.watch import Watcher, WatchUpdate
+    from codesearch.watch.watcher import Watcher, WatchUpdate
 
 
 def __getattr__(name: str) -> object:
     """The watcher is loaded when a front end first asks for it: watchdog's import costs
     a short command (`codesearch query`, the pre-commit hook) about 0.1-0.2 s."""
     if name in ("Watcher", "WatchUpdate"):
-        from codesearch import watch
+        from codesearch.watch import watcher as watch
 
         return getattr(watch, name)
     raise AttributeError(f"module 'codesearch' has no attribute {name!r}")

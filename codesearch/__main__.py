@@ -2,6 +2,6 @@
 
 import sys
 
-from codesearch.cli import main
+from codesearch.cli.main import main
 
 sys.exit(main())

@@ -22,7 +22,7 @@ import platformdirs
 
 from codesearch.errors import ConfigError
 from codesearch.options import check_repository_option, coerce_value, markdown_table, read_toml
-from codesearch.ranking import RankingConfig, group_priors
+from codesearch.search.ranking import RankingConfig, group_priors
 
 ENV_PREFIX = "CODESEARCH_"
 #: CPU models of backend local, and the default.

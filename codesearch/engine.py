@@ -5,9 +5,9 @@
         hits = engine.search("retry a failed upload with backoff")
 
 The engine that takes the owner lock opens the store and answers other processes
-(codesearch.serving over codesearch.owner's socket); its operations run here
+(codesearch.owner.serving over codesearch.owner.channel's socket); its operations run here
 (codesearch.local). An engine that finds the lock taken asks the owner instead
-(codesearch.remote). An owner that keeps running (`codesearch watch`, an editor's
+(codesearch.owner.remote). An owner that keeps running (`codesearch watch`, an editor's
 server: `accept_index_runs`) also runs the index requests of others
 (`Engine.open(write=True, hand_off=True)`), one at a time with its own, and streams
 their progress back.
@@ -25,7 +25,8 @@ from types import TracebackType
 from typing import Any, Literal
 
 from codesearch.config import Settings, load_settings
-from codesearch.duplicates import DuplicateReport
+from codesearch.dupes.duplicates import DuplicateReport
+from codesearch.dupes.gitstage import ChangedFile
 from codesearch.embedding import Embedder, make_embedder
 from codesearch.errors import (
     ConfigError,
@@ -34,9 +35,9 @@ from codesearch.errors import (
     IndexBusyError,
     IndexNotFoundError,
 )
-from codesearch.gitstage import ChangedFile
 from codesearch.identity import known_identity, model_dir, recorded_identity
-from codesearch.indexer import ProgressCallback, RunDoneCallback
+from codesearch.indexing.indexer import ProgressCallback, RunDoneCallback
+from codesearch.indexing.state import IndexState
 from codesearch.local import LocalIndex
 from codesearch.models import (
     Answer,
@@ -49,9 +50,9 @@ from codesearch.models import (
     UpgradeStatus,
 )
 from codesearch.moving import move_index
-from codesearch.owner import OwnerLock, OwnerServer, socket_path
-from codesearch.remote import Index, RemoteIndex
-from codesearch.retrieval import check_query
+from codesearch.owner.channel import OwnerLock, OwnerServer, socket_path
+from codesearch.owner.remote import Index, RemoteIndex
+from codesearch.owner.serving import Serving
 from codesearch.safefs import (
     claim_index_dir,
     real_dir,
@@ -59,8 +60,7 @@ from codesearch.safefs import (
     refuse_tracked,
     write_new,
 )
-from codesearch.serving import Serving
-from codesearch.state import IndexState
+from codesearch.search.retrieval import check_query
 from codesearch.store import VectorStore
 
 #: Seconds an embedder that could not be loaded (its server down) is not tried again: a
@@ -336,7 +336,7 @@ class Engine:
 
     def find_duplicates(self, changes: Sequence[ChangedFile] | None) -> DuplicateReport:
         """Duplicates the change introduces (against the index and each other), or, with None,
-        every duplicate pair in the index. Suppressions are not applied here (codesearch.dupecheck)."""
+        every duplicate pair in the index. Suppressions are not applied here (codesearch.dupes.dupecheck)."""
         return self._index.find_duplicates(changes)
 
     def move_index(

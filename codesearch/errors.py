@@ -17,7 +17,7 @@
     └── WatchError                  the watcher cannot go on (root replaced, watch refused)
 
 Third-party exceptions are translated into these by the module that wraps the
-third-party library (sqlite3 in `codesearch.dbfile`, the socket in `codesearch.owner`);
+third-party library (sqlite3 in `codesearch.indexing.dbfile`, the socket in `codesearch.owner.channel`);
 nothing else lets them escape. Bugs are not translated: an exception of any other
 class is one, and the front ends report it as an internal error (the CLI:
 `codesearch: internal error: ...`, exit 70, the traceback with CODESEARCH_DEBUG=1).

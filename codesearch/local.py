@@ -1,7 +1,7 @@
 """The index here: the operations of the engine that owns it (the Index protocol).
 
 It runs the index runs (one at a time, under the work lock), answers searches through
-codesearch.retrieval, reports status, checks duplicates, and keeps the progressive index:
+codesearch.search.retrieval, reports status, checks duplicates, and keeps the progressive index:
 the transformer's index beside the static one, built file by file by `upgrade()` and
 searched once it covers every file. It opens the store and state of the model's index and
 the embedding cache on first use; the engine (codesearch.engine) holds the owner lock and
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from codesearch import retrieval
-from codesearch.analysis import auto_workers
-from codesearch.cache import EmbeddingCache, NoCache, VectorCache
-from codesearch.duplicates import DuplicateReport, find_in_change, find_in_repository, options_for
+from codesearch.dupes.duplicates import DuplicateReport, find_in_change, find_in_repository, options_for
+from codesearch.dupes.gitstage import ChangedFile
 from codesearch.embedding.base import Vectors, normalize_rows
 from codesearch.errors import IndexBusyError, IndexNotFoundError
-from codesearch.gitstage import ChangedFile
-from codesearch.indexer import Indexer, Progress, ProgressCallback
+from codesearch.indexing.analysis import auto_workers
+from codesearch.indexing.cache import EmbeddingCache, NoCache, VectorCache
+from codesearch.indexing.indexer import Indexer, Progress, ProgressCallback
+from codesearch.indexing.state import IndexState
 from codesearch.models import (
     FileHit,
     IndexReport,
@@ -40,7 +40,7 @@ from codesearch.models import (
 )
 from codesearch.progressive import Upgrade, labelled
 from codesearch.safefs import check_regular_or_absent, real_dirs
-from codesearch.state import IndexState
+from codesearch.search import retrieval
 from codesearch.store import VectorStore, open_store
 
 if TYPE_CHECKING:

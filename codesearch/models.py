@@ -244,7 +244,7 @@ class IndexReport:
     warnings: list[SkippedFile] = field(default_factory=list)
     resumed: bool = False
     timings: dict[str, float] = field(default_factory=dict)
-    #: Files of this run whose secrets were redacted (codesearch.redact).
+    #: Files of this run whose secrets were redacted (codesearch.indexing.redact).
     secrets: list[RedactedFile] = field(default_factory=list)
 
     @property

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from codesearch.config import Settings
+from codesearch.indexing.state import FileRecord, IndexState
 from codesearch.parsing import units_version
-from codesearch.state import FileRecord, IndexState
 from codesearch.store import open_store
 from codesearch.store.base import StoredPoint, VectorStore
 from codesearch.store.transfer import PointSource, copy_points

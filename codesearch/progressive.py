@@ -12,7 +12,7 @@ import dataclasses
 import threading
 from typing import TYPE_CHECKING
 
-from codesearch.indexer import Progress, ProgressCallback
+from codesearch.indexing.indexer import Progress, ProgressCallback
 from codesearch.models import IndexReport, UpgradeStatus
 from codesearch.parsing import units_version
 

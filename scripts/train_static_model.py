@@ -293,8 +293,8 @@ def build_corpus(teacher_tokenizer: Path) -> None:
     from tokenizers import Tokenizer
 
     from codesearch.embedding.static import StaticEmbedder
+    from codesearch.indexing.representation import plan_units
     from codesearch.parsing import parse_file
-    from codesearch.representation import plan_units
 
     rng = random.Random(SEED)
     teacher = Tokenizer.from_file(str(teacher_tokenizer))

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codesearch.analysis import PARALLEL_MIN_FILES, Analyzer, Options, analyze
-from codesearch.discover import discover
+from codesearch.indexing.analysis import PARALLEL_MIN_FILES, Analyzer, Options, analyze
+from codesearch.indexing.discover import discover
 
 
 def _repo(root: Path, files: int) -> Path:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codesearch import fingerprint
-from codesearch.fingerprint import fingerprint_units, jaccard
+from codesearch.dupes import fingerprint
+from codesearch.dupes.fingerprint import fingerprint_units, jaccard
 from codesearch.parsing import parse_file
 
 LOAD_ROWS = '''
@@ -454,7 +454,7 @@ def test_pre_commit_framework_manifest() -> None:
 
 
 def test_store_vectors_on_both_backends(tmp_path: Path) -> None:
-    from codesearch.lexical import document_vector
+    from codesearch.indexing.lexical import document_vector
     from codesearch.store.base import StoredPoint
     from codesearch.store.edge import EdgeStore
     from codesearch.store.qdrant_server import QdrantStore

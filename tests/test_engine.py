@@ -227,7 +227,7 @@ def test_a_closed_engine_never_takes_the_index_over(
     engine the index's owner (nobody would close it, and it would answer from a stale index)."""
     from codesearch import CodesearchError
 
-    monkeypatch.setattr("codesearch.remote.OWNER_GONE_WAIT", 0.3)
+    monkeypatch.setattr("codesearch.owner.remote.OWNER_GONE_WAIT", 0.3)
     owner = _open(nasty_repo)
     owner.index()
     settings, _ = load_settings(nasty_repo)

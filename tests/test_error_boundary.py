@@ -118,7 +118,7 @@ def test_state_damaged_past_its_open_check_is_one_line_naming_the_file(tmp_path:
 
 
 def test_embedding_cache_damaged_past_its_open_check_is_a_corrupt_state_error(tmp_path: Path) -> None:
-    from codesearch.cache import EmbeddingCache
+    from codesearch.indexing.cache import EmbeddingCache
 
     dims = 16
     rng = np.random.default_rng(0)
@@ -139,7 +139,7 @@ def test_embedding_cache_damaged_past_its_open_check_is_a_corrupt_state_error(tm
 
 
 def test_a_state_misused_by_a_bug_is_not_passed_off_as_damage(tmp_path: Path) -> None:
-    from codesearch.state import IndexState
+    from codesearch.indexing.state import IndexState
 
     state = IndexState(tmp_path / "state.sqlite")
     state.close()
@@ -152,7 +152,7 @@ def test_a_state_misused_by_a_bug_is_not_passed_off_as_damage(tmp_path: Path) ->
 _JUNK_OWNER = r"""
 import fcntl, os, socket, sys
 from pathlib import Path
-from codesearch.owner import socket_path
+from codesearch.owner.channel import socket_path
 index_dir, reply = Path(sys.argv[1]), Path(sys.argv[2]).read_bytes()
 index_dir.mkdir(parents=True, exist_ok=True)
 lock = open(index_dir / "owner.lock", "a+b")
@@ -212,7 +212,7 @@ def test_an_owner_that_dies_inside_its_reply_is_gone_not_busy(tmp_path: Path) ->
     import threading
 
     from codesearch.errors import OwnerGoneError
-    from codesearch.owner import ask_owner
+    from codesearch.owner.channel import ask_owner
 
     path = tmp_path / "owner.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -238,7 +238,7 @@ def test_an_owner_that_dies_inside_its_reply_is_gone_not_busy(tmp_path: Path) ->
 def test_owner_logs_a_bug_with_its_traceback_and_still_answers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from codesearch.owner import OwnerServer, ask_owner
+    from codesearch.owner.channel import OwnerServer, ask_owner
 
     def handler(request: dict[str, object], send: object) -> dict[str, object]:
         if request.get("op") == "fail":
@@ -298,7 +298,7 @@ def test_a_bug_handling_a_file_event_ends_the_watcher_with_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from codesearch import Engine
-    from codesearch.watch import Watcher
+    from codesearch.watch.watcher import Watcher
 
     root = small_repo(tmp_path / "repo", files=2)
     with Engine.open(root, write=True) as engine:
@@ -326,7 +326,7 @@ def test_a_bug_handling_a_file_event_ends_the_watcher_with_it(
 
 def test_an_unreadable_path_in_a_file_event_is_a_rescan(tmp_path: Path) -> None:
     from codesearch import Engine
-    from codesearch.watch import Watcher, WatchUpdate
+    from codesearch.watch.watcher import Watcher, WatchUpdate
 
     root = small_repo(tmp_path / "repo", files=2)
     updates: list[WatchUpdate] = []

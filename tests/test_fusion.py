@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codesearch.models import SearchHit
-from codesearch.search import drop_shadowed_containers, fuse, match_paths, merge_ranked
+from codesearch.search.fusion import drop_shadowed_containers, fuse, match_paths, merge_ranked
 from codesearch.store.base import Candidate
 
 

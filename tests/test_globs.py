@@ -1,4 +1,4 @@
-"""Ignore patterns matched without unbounded backtracking (issue 14): codesearch.globs answers
+"""Ignore patterns matched without unbounded backtracking (issue 14): codesearch.indexing.globs answers
 what pathspec answers, and a pattern built to make a backtracking matcher run for hours costs
 what any other pattern costs, in the real CLI as in the library."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from codesearch.globs import MAX_PATTERN_CHARS, MAX_PATTERNS, compile_spec, read_spec
+from codesearch.indexing.globs import MAX_PATTERN_CHARS, MAX_PATTERNS, compile_spec, read_spec
 
 _ATOMS = ["a", "b", "ab", "*", "?", "[ab]", "\\*", "."]
 _NAMES = ["a", "b", "ab", "ba", "aab", "x", "a.b", "*", "abab", "bb"]
@@ -70,7 +70,7 @@ def test_a_negated_bracket_never_matches_a_slash_as_in_git(tmp_path: Path) -> No
 def test_a_backtracking_bomb_is_matched_like_any_pattern() -> None:
     # In a child process with a deadline: a regression hangs the child, not the test run.
     code = (
-        "from codesearch.globs import compile_spec\n"
+        "from codesearch.indexing.globs import compile_spec\n"
         f"spec = compile_spec([{HOSTILE!r}, '**/a*a*a*a*a*a*a*a*a*/**/a*a*a*a*a*a*b'])\n"
         "names = ['a' * 60, '/'.join(['a'] * 40), '/'.join(['a' * 10] * 20)]\n"
         "print(sum(spec.match_file(n) for n in names * 100))\n"

@@ -140,7 +140,7 @@ def test_baseline_link_is_replaced_not_followed(tmp_path: Path) -> None:
 _FAKE_OWNER = r"""
 import fcntl, json, os, socket, sys
 from pathlib import Path
-from codesearch.owner import socket_path
+from codesearch.owner.channel import socket_path
 index_dir, forged, as_uid = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 index_dir.mkdir(parents=True, exist_ok=True)
 lock = open(index_dir / "owner.lock", "a+b")
@@ -267,7 +267,7 @@ def test_a_client_reset_in_the_owners_backlog_is_told_to_retry(tmp_path: Path) -
     import threading
 
     from codesearch.errors import OwnerGoneError
-    from codesearch.owner import ask_owner
+    from codesearch.owner.channel import ask_owner
 
     path = tmp_path / "o.sock"
     server = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
@@ -516,8 +516,8 @@ def test_special_ignore_file_does_not_stall_and_skips_its_directory(tmp_path: Pa
 _SWAP = r"""
 import os, sys
 from pathlib import Path
-from codesearch.discover import discover
-from codesearch.indexer import read_source
+from codesearch.indexing.discover import discover
+from codesearch.indexing.indexer import read_source
 root, kind = Path(sys.argv[1]), sys.argv[2]
 [entry] = [e for e in discover(root).files if e.path == "src/app.py"]
 entry.abspath.unlink()
@@ -640,8 +640,8 @@ def test_owner_socket_bounds_connections_and_survives_junk(tmp_path: Path) -> No
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "owner"
         path = subprocess.run(
-            [sys.executable, "-c", "import sys; from pathlib import Path; from codesearch.owner import "
-             "socket_path; print(socket_path(Path(sys.argv[1])))", str(root / ".codesearch")],
+            [sys.executable, "-c", "import sys; from pathlib import Path; from codesearch.owner.channel "
+             "import socket_path; print(socket_path(Path(sys.argv[1])))", str(root / ".codesearch")],
             capture_output=True, text=True, env={**os.environ, **env}, check=True,
         ).stdout.strip()  # fmt: skip
         idle = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from codesearch import lexical
-from codesearch.lexical import document_vector, query_vector, tokens
+from codesearch.indexing import lexical
+from codesearch.indexing.lexical import document_vector, query_vector, tokens
 
 
 def test_camel_snake_and_paths_split_into_the_same_tokens() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from codesearch import load_settings
 from codesearch.config import Settings
-from codesearch.discover import discover
-from codesearch.pathfilter import PathFilter, is_minified, skip_reason_for_content
-from codesearch.watch import Watcher
+from codesearch.indexing.discover import discover
+from codesearch.indexing.pathfilter import PathFilter, is_minified, skip_reason_for_content
+from codesearch.watch.watcher import Watcher
 
 CODE = "def handler():\n    return 1\n"
 #: Files discovery skips for what only stat or their first bytes tell; the watcher must let their

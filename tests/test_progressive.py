@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from codesearch import Engine, load_settings
-from codesearch.watch import Watcher
+from codesearch.watch.watcher import Watcher
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ranking_repo"
 STATIC = "codesearch-static-code-v2"

@@ -11,7 +11,7 @@ import pytest
 
 from codesearch.config import load_settings
 from codesearch.engine import Engine
-from codesearch.ranking import RankingConfig, Row, analyse, path_classes, rank, rank_files, rescore
+from codesearch.search.ranking import RankingConfig, Row, analyse, path_classes, rank, rank_files, rescore
 from codesearch.store.base import Candidate
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ranking_repo"

@@ -1,4 +1,4 @@
-"""codesearch.redact: detect-secrets behind the pre-filter (pure logic, the real detect-secrets).
+"""codesearch.indexing.redact: detect-secrets behind the pre-filter (pure logic, the real detect-secrets).
 
 What indexing does with it (nothing secret embedded, stored or sent; the count in the
 summary) is tested through the CLI in tests/test_hostile.py (issue 14, item 16).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codesearch.redact import MARKER, PLUGINS, candidate_lines, redact_text, scan_lines
+from codesearch.indexing.redact import MARKER, PLUGINS, candidate_lines, redact_text, scan_lines
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The owner's wire forms (codesearch.rpc): each codec reads back what it wrote, and an error
+"""The owner's wire forms (codesearch.owner.rpc): each codec reads back what it wrote, and an error
 reply is raised as the class it names (pure logic; the socket itself is tested in
 test_owner_handoff and test_engine)."""
 
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from codesearch import errors, rpc
-from codesearch.gitstage import ChangedFile
-from codesearch.indexer import Progress
+from codesearch import errors
+from codesearch.dupes.gitstage import ChangedFile
+from codesearch.indexing.indexer import Progress
 from codesearch.models import FileHit, IndexReport, RedactedFile, SearchFilters, SearchHit, SkippedFile
+from codesearch.owner import rpc
 
 
 def _hit(path: str = "src/a.py") -> SearchHit:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from codesearch.cache import EmbeddingCache
+from codesearch.dupes.fingerprint import UnitFingerprint
 from codesearch.embedding.base import Vectors
-from codesearch.fingerprint import UnitFingerprint
-from codesearch.state import FileRecord, FingerprintRecord, IndexState
+from codesearch.indexing.cache import EmbeddingCache
+from codesearch.indexing.state import FileRecord, FingerprintRecord, IndexState
 
 THREADS = 8
 ROUNDS = 300

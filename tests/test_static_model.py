@@ -114,7 +114,7 @@ def test_a_model_switch_builds_a_new_index_and_never_mixes_vectors(nasty_repo: P
 def test_long_lines_are_not_remembered() -> None:
     """The line memos stay bounded by size: a 20,000-character line (data, generated code) is
     tokenized each time it is met, with the same result."""
-    from codesearch import lexical
+    from codesearch.indexing import lexical
 
     line = "payload = [" + ", ".join(f"value_{i}" for i in range(2_000)) + "]"
     text = f"def load():\n    {line}\n    return payload\n"

@@ -23,8 +23,8 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 from codesearch.errors import StoreError
-from codesearch.indexer import point_id
-from codesearch.lexical import document_vector, query_vector
+from codesearch.indexing.indexer import point_id
+from codesearch.indexing.lexical import document_vector, query_vector
 from codesearch.store.base import StoredPoint, StoreFilter
 from codesearch.store.edge import EdgeStore
 from codesearch.store.qdrant_server import QdrantStore, collection_name, point_key

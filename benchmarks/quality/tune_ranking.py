@@ -11,9 +11,9 @@ shipped defaults and for the best of the grid.
     python benchmarks/quality/tune_ranking.py --set functions --model static
     python benchmarks/quality/tune_ranking.py --set files --grid path_boost=0,0.6 dense_weight=0.3,0.5
 
-Grid keys: any `RankingConfig` field (codesearch/ranking/_score.py), `dense_weight`,
+Grid keys: any `RankingConfig` field (codesearch/search/ranking/_score.py), `dense_weight`,
 `fusion`, and `test_prior`, `docs_prior`, `aux_prior`: the options `ranking_test_prior`, ...,
-each setting the path classes `codesearch.ranking.PRIORPRIOR_GROUPS` gives it.
+each setting the path classes `codesearch.search.ranking.PRIOR_GROUPS` gives it.
 Metric: MRR@10 of the target function (set functions) or NDCG@10 over files (set files).
 """
 
@@ -42,9 +42,9 @@ from _scoring import Hit, is_correct, read_jsonl  # noqa: E402
 from codesearch.config import Settings, load_settings  # noqa: E402
 from codesearch.engine import Engine  # noqa: E402
 from codesearch.models import SearchFilters  # noqa: E402
-from codesearch.ranking import PRIOR_GROUPS, RankingConfig, analyse, rank, rank_files  # noqa: E402
-from codesearch.retrieval import candidates  # noqa: E402
-from codesearch.search import drop_shadowed_containers, fuse, to_hit  # noqa: E402
+from codesearch.search.fusion import drop_shadowed_containers, fuse, to_hit  # noqa: E402
+from codesearch.search.ranking import PRIOR_GROUPS, RankingConfig, analyse, rank, rank_files  # noqa: E402
+from codesearch.search.retrieval import candidates  # noqa: E402
 
 SET_DIR = REPO_ROOT / "benchmarks" / ".data" / "quality" / "mixed"
 INDEX_ROOT = REPO_ROOT / "benchmarks" / ".data" / "quality" / "_index"

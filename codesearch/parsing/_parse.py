@@ -8,12 +8,12 @@ import re
 from importlib import resources
 
 from codesearch.errors import ParseError
+from codesearch.indexing.pathfilter import is_minified
 from codesearch.models import CodeUnit, ParsedFile
 from codesearch.parsing import _treesitter
 from codesearch.parsing._chunks import SECTION_MIN_TOKENS, estimate_tokens, file_units, section_units
 from codesearch.parsing._languages import SPECS, TEXT, is_markdown
 from codesearch.parsing._units import definition_units
-from codesearch.pathfilter import is_minified
 
 #: Bump when a change to this package (or to a grammar's pinned version) changes the units
 #: of unchanged files; the definition queries are taken into account by themselves. Indexes

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from codesearch.lexical import SparseVector
+from codesearch.indexing.lexical import SparseVector
 from codesearch.models import UnitPayload
 
 #: The payload fields a search reads of its candidates: what ranking, fusion and a hit need.

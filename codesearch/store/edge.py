@@ -1,7 +1,7 @@
 """The embedded default store: Qdrant Edge (qdrant-edge-py), in process.
 
 Only this module imports `qdrant_edge`; its errors become StoreError here.
-Qdrant Edge allows one open shard per directory, so the caller (codesearch.owner)
+Qdrant Edge allows one open shard per directory, so the caller (codesearch.owner.channel)
 makes sure a single process opens it.
 """
 
@@ -20,7 +20,7 @@ import numpy.typing as npt
 import qdrant_edge as qe
 
 from codesearch.errors import StoreError
-from codesearch.lexical import SparseVector
+from codesearch.indexing.lexical import SparseVector
 from codesearch.models import UnitPayload
 from codesearch.store.base import CANDIDATE_FIELDS, Candidate, StoredPoint, StoreFilter
 

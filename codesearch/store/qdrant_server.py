@@ -30,7 +30,7 @@ import numpy.typing as npt
 from qdrant_client import QdrantClient, models
 
 from codesearch.errors import StoreError
-from codesearch.lexical import SparseVector
+from codesearch.indexing.lexical import SparseVector
 from codesearch.models import UnitPayload
 from codesearch.store.base import Candidate, StoredPoint, StoreFilter
 from codesearch.store.qdrant_errors import describe, one_line

@@ -1,0 +1,5 @@
+"""The `codesearch` command."""
+
+from codesearch.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""Search: both retrievers' candidates fused, the ranking layer, hits and files."""

@@ -1,0 +1,1 @@
+"""Watching: file events, debounced, into engine updates."""
