@@ -286,6 +286,9 @@ class CodesearchMCP:
         return _result(answer)
 
     def index_status(self) -> Annotated[CallToolResult, StatusAnswer]:
+        # State first, figures after: a pass that ends between the two then reads as still
+        # indexing with the final figures, never as ready with the figures of mid-pass.
+        state, partial = self.root.state, self.root.partial
         try:
             info = self.root.call(lambda e: e.status())
         except CodesearchError as exc:
@@ -304,11 +307,10 @@ class CodesearchMCP:
                 units_done=p.units_done,
                 eta_seconds=None if eta is None else round(eta, 1),
             )
-        state = self.root.state
         answer = StatusAnswer(
             root=str(self.sandbox.root),
             state=state,  # type: ignore[arg-type]
-            partial=self.root.partial,
+            partial=partial,
             owner="this server (it watches the files)" if self.root.owner else "another codesearch process",
             files=int(info.get("files", 0)),
             units=int(info.get("units", 0)),
