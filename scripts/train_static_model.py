@@ -500,6 +500,14 @@ def _train(out: Path, max_texts: int, max_epochs: int, head: str, other: Path | 
         _write(other, tables[rest], n, rest, teacher)
 
 
+def model_id(teacher: str, head: str, n: int) -> str:
+    """The shipped recipe's id, or one of the variant's own: an index built with one table is
+    never searched with another (codesearch keeps one index directory per model id)."""
+    if (teacher, head, n) == ("minilm", "drop", DEFAULT_MAX_TEXTS):
+        return MODEL_ID
+    return f"codesearch-static-code-{teacher}-{head}-{n}"
+
+
 def _write(out: Path, table: object, n: int, head: str, teacher: str) -> None:
     import numpy as np
 
@@ -510,7 +518,7 @@ def _write(out: Path, table: object, n: int, head: str, teacher: str) -> None:
     np.save(out / "vectors.npy", table.astype(np.float16), allow_pickle=False)
     (out / "tokenizer.json").write_bytes((DATA / "base" / "tokenizer.json").read_bytes())
     meta = {
-        "model_id": MODEL_ID,
+        "model_id": model_id(teacher, head, n),
         "teacher": TEACHERS[teacher][0],
         "method": (
             f"model2vec 0.10.0 distill_from_model (pca_dims=256, sif_coefficient={build_static_model.SIF}), "
