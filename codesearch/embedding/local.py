@@ -149,6 +149,9 @@ class LocalEmbedder(MiniLMWindows):
             # Variable shapes make the arena grow to the largest batch and keep it; without
             # it memory stays bounded by the batch being run.
             options.enable_cpu_mem_arena = False
+            # Its memory pattern is planned and kept per input shape, and batches come in
+            # many shapes: kept on, a watcher's upgrade to this model grew by gigabytes.
+            options.enable_mem_pattern = False
             options.log_severity_level = 3
             self._session = ort.InferenceSession(
                 str(_model_file()), options, providers=["CPUExecutionProvider"]
