@@ -13,13 +13,21 @@ and prints one JSON line per engine call; this process plays the developer.
 2. branch switch: --switch files rewritten at once, one function body changed in
    each (what a checkout of a branch touching those files does); time from the
    last write until the watcher's updates covered them all, and the switch back
-   (contents seen before: the embedding cache answers).
+   (contents seen before: with a transformer model the embedding cache answers; the
+   static model embeds again, being cheaper to run than to look up).
 3. idle CPU: the watcher's utime + stime over --idle quiet seconds, over wall time.
-4. RSS on a --big-files tree. Its index is built in this process with a stand-in
-   embedder (hash vectors under the real model's id and dimensions, with a
-   throwaway embedding cache), because the CPU model would take hours; then the
-   watcher starts on it with the real model: its catch-up walk finds nothing to
-   embed. RSS after the catch-up, after edits and queries (model loaded), and peak.
+4. RSS on a --big-files tree. Its index is built in this process with the default
+   model (the static one: a minute for 50,000 files); then the watcher starts on it:
+   its catch-up walk finds nothing to embed. RSS after the catch-up, after edits and
+   queries, and peak.
+5. The progressive upgrade (the default's second model, MiniLM): a watcher with the
+   default settings on an --upgrade-files tree, from its start until searches use
+   the upgrade model (`status()["upgrade"]["searching"]`): seconds, texts the upgrade
+   embedded, its CPU share and the watcher's peak RSS.
+
+Figures 1 to 4 are of the static index alone: their watchers run with
+`upgrade_model = ""`, so no upgrade competes with them (it would take both cores
+for minutes and make "idle" meaningless); 5 measures the upgrade on its own.
 
 Each run uses fresh temporary directories and a fresh embedding cache.
 """
@@ -27,7 +35,6 @@ Each run uses fresh temporary directories and a fresh embedding cache.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import queue
@@ -99,9 +106,12 @@ def child(root: str) -> None:
 
 
 class Child:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, upgrade: bool = False) -> None:
+        env = dict(os.environ)
+        if not upgrade:
+            env["CODESEARCH_UPGRADE_MODEL"] = ""  # the static index alone (figures 1 to 4)
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(root)], stdout=subprocess.PIPE, text=True
+            [sys.executable, __file__, "--child", str(root)], stdout=subprocess.PIPE, text=True, env=env
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         assert self.proc.stdout is not None
@@ -184,7 +194,7 @@ def branch_switch(paths: list[Path], count: int, variant: str, watcher: Child) -
     changed = batches = embedded = 0
     last: dict[str, Any] = {}
     while changed < count:
-        last = watcher.next(lambda u: u["finished_at"] >= started)
+        last = watcher.next(lambda u: u["finished_at"] >= started and u["kind"] != "upgrade")
         changed += last["changed"]
         embedded += last["embedded"]
         batches += 1
@@ -196,38 +206,16 @@ def branch_switch(paths: list[Path], count: int, variant: str, watcher: Child) -
     }
 
 
-class StandInEmbedder:
-    """Hash vectors under the CPU model's identity: builds a big index in minutes, not hours."""
-
-    def __init__(self) -> None:
-        from codesearch.embedding.local import MINILM_MODEL_ID
-
-        self.model_id, self.dimensions, self.max_tokens = MINILM_MODEL_ID, 384, 256
-
-    def embed_documents(self, texts: Sequence[str]) -> Any:
-        rows = [np.frombuffer(hashlib.shake_256(t.encode()).digest(384), dtype=np.uint8) for t in texts]
-        vecs = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384) - 127.5
-        return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
-
-    def embed_query(self, text: str) -> Any:
-        return self.embed_documents([text])[0]
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(t) // 4 for t in texts]
-
-    def close(self) -> None:
-        pass
-
-
 def big_tree_rss(base: Path, files: int) -> dict[str, float]:
     root = base / "big"
     paths = make_tree(root, files)
-    settings, _ = load_settings(root, {"cache_dir": str(base / "stand-in-cache")})
+    settings, _ = load_settings(root, {"upgrade_model": ""})
     started = time.perf_counter()
-    with Engine.open(root, settings, embedder=StandInEmbedder(), write=True) as engine:
+    with Engine.open(root, settings, write=True) as engine:
         report = engine.index()
+        model = engine.status()["model"]
     print(
-        f"  built the {files}-file index with the stand-in embedder: {report.units} units, "
+        f"  built the {files}-file index with {model}: {report.units} units, "
         f"{time.perf_counter() - started:.0f} s"
     )
     watcher = Child(root)
@@ -247,6 +235,40 @@ def big_tree_rss(base: Path, files: int) -> dict[str, float]:
     return result
 
 
+def upgrade_run(base: Path, files: int, timeout: float = 3600.0) -> dict[str, Any]:
+    """A watcher with the default settings, from its start until searches use the upgrade."""
+    root = base / "upgrade"
+    make_tree(root, files)
+    started = time.perf_counter()
+    watcher = Child(root, upgrade=True)
+    watcher.next(lambda u: u["kind"] == "catch-up")
+    ready = time.perf_counter() - started
+    cpu0 = watcher.cpu_seconds()
+    with Engine.open(root) as client:
+        while True:
+            upgrade = client.status().get("upgrade")
+            if upgrade is None:
+                raise SystemExit("the default settings have no upgrade model")
+            if upgrade["searching"]:
+                break
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError("the upgrade did not finish")
+            time.sleep(0.5)
+    seconds = time.perf_counter() - started - ready
+    cpu = watcher.cpu_seconds() - cpu0
+    embedded = sum(u.get("embedded", 0) for u in watcher.drain() if u.get("kind") == "upgrade")
+    memory = watcher.memory()
+    watcher.stop()
+    return {
+        "model": upgrade["model"],
+        "static_ready": ready,
+        "seconds": seconds,
+        "embedded": embedded,
+        "cpu_share": cpu / seconds,
+        **memory,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -257,6 +279,7 @@ def main() -> None:
     parser.add_argument("--switch", type=int, default=2000)
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--big-files", type=int, default=50_000)
+    parser.add_argument("--upgrade-files", type=int, default=300)
     args = parser.parse_args()
     if args.child:
         child(args.child)
@@ -304,8 +327,10 @@ def main() -> None:
         )
         back = branch_switch(paths, args.switch, "", watcher)
         print(
-            f"switch back (cached embeddings): absorbed {back['absorbed_after_last_write']:.1f} s after "
-            f"the last write, in {back['batches']} update(s), {back['embedded']} texts embedded"
+            f"switch back: absorbed {back['absorbed_after_last_write']:.1f} s after "
+            f"the last write, in {back['batches']} update(s), {back['embedded']} texts embedded "
+            "(the static model embeds in the analysis step, cheaper than a cache lookup; "
+            "the cache answers transformer models)"
         )
 
         time.sleep(2.0)
@@ -326,6 +351,15 @@ def main() -> None:
                 f"({big['catch_up_embedded']} embedded); RSS after catch-up "
                 f"{big['after_catch_up_VmRSS']:.0f} MB, after 5 edits + queries (model loaded) "
                 f"{big['after_edits_VmRSS']:.0f} MB, peak {big['after_edits_VmHWM']:.0f} MB"
+            )
+        if args.upgrade_files:
+            up = upgrade_run(base, args.upgrade_files)
+            print(
+                f"progressive upgrade to {up['model']}, {args.upgrade_files}-file tree: static index "
+                f"searchable after {up['static_ready']:.1f} s, upgrade done {up['seconds']:.1f} s later "
+                f"({up['embedded']} texts embedded, {up['embedded'] / up['seconds']:.1f} texts/s, "
+                f"CPU {100 * up['cpu_share']:.0f} % of one core); RSS {up['VmRSS']:.0f} MB, "
+                f"peak {up['VmHWM']:.0f} MB"
             )
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
