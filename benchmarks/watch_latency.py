@@ -349,7 +349,7 @@ def main() -> None:
             print(
                 f"{args.big_files}-file tree: catch-up walk {big['catch_up_seconds']:.1f} s "
                 f"({big['catch_up_embedded']} embedded); RSS after catch-up "
-                f"{big['after_catch_up_VmRSS']:.0f} MB, after 5 edits + queries (model loaded) "
+                f"{big['after_catch_up_VmRSS']:.0f} MB, after 5 edits + queries "
                 f"{big['after_edits_VmRSS']:.0f} MB, peak {big['after_edits_VmHWM']:.0f} MB"
             )
         if args.upgrade_files:

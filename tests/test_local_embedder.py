@@ -9,7 +9,7 @@ from codesearch.embedding.local import LocalEmbedder
 
 def test_batches_of_many_shapes_keep_no_per_shape_memory_plan() -> None:
     # onnxruntime's memory pattern is planned and kept per input shape; with it on, a
-    # watcher upgrading 2,200 files to this model grew from 0.4 to 4.4 GB
+    # watcher upgrading 2,200 files to this model grew from 0.3 to 4.4 GB
     # (benchmarks/watch_latency.py). The figure is the benchmark's; this checks the cause.
     embedder = LocalEmbedder(threads=1)
     try:
